@@ -1,0 +1,33 @@
+# The two commands of the quick start: `make run` and `make test`.
+# Each builds (or refreshes) the virtual environment in .venv first, so a fresh clone needs
+# nothing but python3 (3.11+) and access to the package index.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+ARGS   ?= --redundancy 2
+
+.PHONY: run test quick lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## the main job: sim run --redundancy 2 on the built-in baseline
+	$(BIN)/sim run $(ARGS)
+
+test: $(STAMP)  ## the whole test suite (lint, unit, validation, CLI, end-to-end)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/python -m pytest -n 2 --timeout 900
+
+quick: $(STAMP)  ## the fast loop: everything but the slow statistical and end-to-end tests
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+bench: $(STAMP)  ## speed and memory figures
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

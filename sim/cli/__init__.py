@@ -1,0 +1,26 @@
+"""The ``sim`` command line: thin commands over the library (parse options, call, print/write)."""
+
+from __future__ import annotations
+
+import click
+
+from sim import __version__
+from sim.cli.run import run_command, validate_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="outagesim")
+def cli() -> None:
+    """outagesim: simulate checkout outages and compare architectures.
+
+    Start with `sim run --redundancy 2` (the built-in baseline scenario).
+    """
+
+
+cli.add_command(run_command)
+cli.add_command(validate_command)
+
+
+def main() -> None:
+    """Entry point of the ``sim`` script."""
+    cli(prog_name="sim")

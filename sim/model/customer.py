@@ -1,0 +1,188 @@
+"""Customers: attempts through the path's tiers, patience, retries with backoff, giving up.
+
+A customer's checkout is a series of *attempts*. An attempt passes the path's tiers in order and
+succeeds when the last tier has served it. It fails when a tier has no replica to route to, a
+request lands on a failed replica, a replica crashes mid-request, a queue is full, or the
+customer's patience for the attempt runs out. After a failure the customer may give up
+(``abandon_probability``), is lost when no attempts are left, and otherwise retries the whole
+checkout after a backoff. Everything is callbacks on timers: no process per customer.
+"""
+
+from __future__ import annotations
+
+import math
+from sim.distributions import Deterministic
+from sim.metrics import Recorder
+from sim.model.tier import Tier
+from sim.model.timers import Timer
+from sim.spec import CommunicationSpec, CustomerSpec
+from sim.streams import Streams
+
+
+class Customer:
+    """One checkout in progress (only while in progress: outcomes go to the recorder)."""
+
+    __slots__ = (
+        "arrived", "attempt", "attempt_started", "budget", "deadline", "first_service", "measured",
+        "pending", "prev_backoff", "replica", "service_s", "slot", "stage",
+    )
+
+    def __init__(self, arrived: float, measured: bool, budget: int, first_service: list[float]) -> None:
+        self.arrived = arrived
+        self.measured = measured
+        self.budget = budget  # attempts left
+        self.first_service = first_service  # this customer's service demand at each tier
+        self.attempt = 0  # attempts made so far
+        self.attempt_started = arrived
+        self.deadline = math.inf
+        self.stage = 0  # index of the tier the current attempt is at
+        self.pending = None  # the timer/queue entry the customer is waiting on (None: nothing)
+        self.replica = None
+        self.service_s = 0.0
+        self.slot = None  # service slot still held after the customer timed out in service
+        self.prev_backoff = 0.0
+
+
+class StatusPage:
+    """Whether customers are currently told that checkout is degraded."""
+
+    def __init__(self) -> None:
+        self.showing = False
+
+
+class CheckoutFlow:
+    """Moves customers through the tiers and decides what happens after a failed attempt."""
+
+    def __init__(self, env, customer: CustomerSpec, tiers: list[Tier], recorder: Recorder,
+                 streams: Streams, communication: CommunicationSpec | None = None,
+                 status_page: StatusPage | None = None) -> None:
+        self.env = env
+        self.spec = customer
+        self.tiers = tiers
+        self.n_stages = len(tiers)
+        self.recorder = recorder
+        self.dependencies_down = 0  # shared dependencies currently unavailable
+        # customer i's service demands come from the i-th draws of these streams, so the same
+        # customer needs the same work whatever the architecture (common random numbers)
+        self._first_service = [streams.sampler(f"service:{t.name}", t.spec.service_time) for t in tiers]
+        self._retry_service = [streams.sampler(f"retry-service:{t.name}", t.spec.service_time) for t in tiers]
+        patience = customer.patience
+        self._patience_s = patience.value if isinstance(patience, Deterministic) else None
+        self._patience = streams.sampler("patience", patience)
+        self._backoff = streams.sampler("backoff", customer.retry_backoff)
+        self._choice = streams.uniform("customer-choices")
+        self._base_backoff_s = customer.retry_backoff.mean
+        self._backoff_delay = {
+            "sampled": self._sampled_backoff,
+            "exponential-full-jitter": self._full_jitter,
+            "exponential-equal-jitter": self._equal_jitter,
+            "decorrelated-jitter": self._decorrelated_jitter,
+        }[customer.backoff_policy]
+        self.communication = communication if communication and communication.status_page else None
+        self.status_page = status_page or StatusPage()
+        if self.communication is not None:
+            self._return_after = streams.sampler("return-after", self.communication.return_after)
+        self._hang = [t.spec.failure_mode == "hang" for t in tiers]
+
+    # -- an attempt ------------------------------------------------------------------------
+    def arrive(self) -> None:
+        """A new customer starts a checkout."""
+        now = self.env.now
+        c = Customer(now, self.recorder.arrival(now), self.spec.max_attempts,
+                     [draw() for draw in self._first_service])
+        self.start_attempt(c)
+
+    def start_attempt(self, c: Customer) -> None:
+        now = self.env.now
+        c.attempt += 1
+        c.budget -= 1
+        c.attempt_started = now
+        self.recorder.attempt(c.measured)
+        patience = self._patience_s if self._patience_s is not None else self._patience()
+        c.deadline = now + patience
+        if self.dependencies_down:
+            self.attempt_failed(c, "dependency")
+            return
+        self.enter(c, 0)
+
+    def enter(self, c: Customer, stage: int) -> None:
+        """Send the attempt to the tier at ``stage`` of the path."""
+        c.stage = stage
+        replica = self.tiers[stage].route()
+        if replica is None:
+            self.attempt_failed(c, "unavailable")
+            return
+        service_s = c.first_service[stage] if c.attempt == 1 else self._retry_service[stage]()
+        if replica.down_reasons:
+            # the load balancer has not noticed the failure yet
+            if self._hang[stage] and c.deadline < math.inf:
+                c.pending = Timer(self.env, c.deadline - self.env.now, self.timed_out, c)
+            else:
+                self.attempt_failed(c, "error")
+            return
+        replica.accept(c, service_s)
+
+    def served(self, c: Customer) -> None:
+        """A tier has served the attempt: on to the next tier, or the checkout is complete."""
+        stage = c.stage + 1
+        if stage < self.n_stages:
+            self.enter(c, stage)
+            return
+        c.pending = None
+        self.recorder.completed_checkout(self.env.now, c.arrived, c.attempt_started, c.attempt, c.measured)
+
+    def timed_out(self, timer: Timer) -> None:
+        """The customer's patience for this attempt ran out."""
+        c = timer._value
+        if c.pending is timer:
+            c.slot = None
+            self.attempt_failed(c, "timeout")
+
+    # -- after a failure -------------------------------------------------------------------
+    def attempt_failed(self, c: Customer, reason: str) -> None:
+        """Decide: give up, come back later (status page), or retry after a backoff."""
+        c.pending = None
+        env = self.env
+        self.recorder.attempt_failed(env.now, c.measured)
+        if self.communication is not None and self.status_page.showing:
+            # informed customers stop retrying; some come back later for a fresh try
+            if self._choice() < self.communication.return_probability:
+                c.budget = self.spec.max_attempts
+                Timer(env, self._return_after(), self._retry, c)
+            else:
+                self._lose(c)
+            return
+        if c.budget <= 0:
+            self._lose(c)
+            return
+        p = self.spec.abandon_probability
+        if p > 0.0 and self._choice() < p:
+            self._lose(c)
+            return
+        Timer(env, self._backoff_delay(c), self._retry, c)
+
+    def _retry(self, timer: Timer) -> None:
+        self.start_attempt(timer._value)
+
+    def _lose(self, c: Customer) -> None:
+        self.recorder.lost_checkout(self.env.now, c.measured)
+
+    # -- backoff policies (k = number of retries before this one) ---------------------------
+    def _growth(self, c: Customer) -> float:
+        return self.spec.backoff_multiplier ** (c.attempt - 1)
+
+    def _sampled_backoff(self, c: Customer) -> float:
+        return min(self.spec.backoff_cap_s, self._backoff() * self._growth(c))
+
+    def _full_jitter(self, c: Customer) -> float:
+        return self._choice() * min(self.spec.backoff_cap_s, self._base_backoff_s * self._growth(c))
+
+    def _equal_jitter(self, c: Customer) -> float:
+        ceiling = min(self.spec.backoff_cap_s, self._base_backoff_s * self._growth(c))
+        return ceiling / 2.0 + self._choice() * ceiling / 2.0
+
+    def _decorrelated_jitter(self, c: Customer) -> float:
+        base = self._base_backoff_s
+        prev = c.prev_backoff or base
+        c.prev_backoff = min(self.spec.backoff_cap_s, base + self._choice() * (3.0 * prev - base))
+        return c.prev_backoff

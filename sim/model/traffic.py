@@ -1,0 +1,51 @@
+"""Arrivals: customers starting a checkout as a (possibly time-varying) Poisson process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sim.distributions import Exponential
+from sim.model.timers import Timer
+from sim.spec import TrafficSpec
+from sim.streams import Streams, block_sampler
+
+
+class Arrivals:
+    """Schedules each arrival and calls ``on_arrival()`` for it until :meth:`stop`.
+
+    A time-varying rate λ(t) = rate·m(t) is sampled by thinning (Lewis and Shedler, 1979):
+    candidates at the peak rate, each kept with probability λ(t)/λ_max. Rejected candidates
+    cost two draws and no event.
+    """
+
+    def __init__(self, env, traffic: TrafficSpec, streams: Streams, on_arrival: Callable[[], None]) -> None:
+        self.env = env
+        self.traffic = traffic
+        self.on_arrival = on_arrival
+        self.stopped = False
+        self._peak = traffic.max_multiplier() if traffic.time_varying else 1.0
+        mean_gap_s = 1.0 / (traffic.arrival_rate_per_s * self._peak)
+        rng = streams.generator("arrivals")
+        self._gap = block_sampler(Exponential(mean_gap_s), rng)
+        self._accept = streams.uniform("arrivals-thinning") if traffic.time_varying else None
+        Timer(env, self._next_gap(0.0), self._arrive)
+
+    def _next_gap(self, now: float) -> float:
+        if self._accept is None:
+            return self._gap()
+        t = now
+        multiplier, peak, accept = self.traffic.multiplier, self._peak, self._accept
+        while True:
+            t += self._gap()
+            if accept() * peak < multiplier(t):
+                return t - now
+
+    def _arrive(self, timer: Timer) -> None:
+        if self.stopped:
+            return
+        Timer(self.env, self._next_gap(self.env.now), self._arrive)
+        self.on_arrival()
+
+    def stop(self) -> None:
+        """No more arrivals (the horizon is reached)."""
+        self.stopped = True
