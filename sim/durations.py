@@ -15,7 +15,7 @@ def parse_duration(value: object) -> float:
     Raises ``ValueError`` with a message naming what is allowed.
     """
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30, \"200ms\", \"20m\" or \"12h\", not a boolean")
+        raise ValueError('expected a duration such as 30, "200ms", "20m" or "12h", not a boolean')
     if isinstance(value, int | float):
         if math.isnan(value):
             raise ValueError("a duration cannot be NaN")
@@ -29,7 +29,7 @@ def parse_duration(value: object) -> float:
             return float(match.group(1)) * UNIT_SECONDS[match.group(2) or "s"]
     raise ValueError(
         f"expected a duration: a number of seconds or a string with a unit (ms, s, m, h, d) "
-        f"such as \"200ms\" or \"45m\", got {value!r}"
+        f'such as "200ms" or "45m", got {value!r}'
     )
 
 

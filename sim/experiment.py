@@ -16,6 +16,7 @@ from sim.model.system import CheckoutSystem
 from sim.spec import Scenario
 from sim.stats import Summary, summarize
 from sim.streams import Streams
+from sim.timeline import TimelineRecorder
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,24 @@ class ReplicationResult:
     customers: int
     wall_s: float
     cpu_s: float
+    timeline: dict | None = None
 
 
-def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationResult:
-    """Simulate replication ``replication`` of ``scenario``; the same arguments give the same result."""
+def run_replication(
+    scenario: Scenario, seed: int, replication: int, timeline: bool = False
+) -> ReplicationResult:
+    """Simulate replication ``replication`` of ``scenario``; the same arguments give the same result.
+
+    With ``timeline=True`` the result also carries a bucketed incident timeline (for plots).
+    """
     wall0, cpu0 = time.perf_counter(), time.process_time()
     env = simpy.Environment()
     names = tuple(scenario.path) + tuple(scenario.dependencies)
-    recorder = Recorder(scenario.warmup_s, scenario.horizon_s, names)
+    if timeline:
+        replicas = {t.name: t.replicas for t in scenario.tiers}
+        recorder: Recorder = TimelineRecorder(scenario.warmup_s, scenario.horizon_s, names, replicas)
+    else:
+        recorder = Recorder(scenario.warmup_s, scenario.horizon_s, names)
     system = CheckoutSystem(env, scenario, Streams(seed, replication), recorder)
     env.run(until=system.stopped)
     unfinished = recorder.in_system
@@ -50,6 +61,7 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
         customers=recorder.customers,
         wall_s=time.perf_counter() - wall0,
         cpu_s=time.process_time() - cpu0,
+        timeline=recorder.timeline() if isinstance(recorder, TimelineRecorder) else None,
     )
 
 
@@ -75,7 +87,7 @@ class RunResult:
 
     def to_dict(self) -> dict:
         """The JSON form written by ``sim run --json``."""
-        from sim.scenario import scenario_to_dict  # noqa: PLC0415 - keeps experiment importable alone
+        from sim.scenario import scenario_to_dict
 
         return {
             "scenario": scenario_to_dict(self.scenario),
@@ -100,14 +112,15 @@ def summarize_replications(results: Sequence[ReplicationResult]) -> dict[str, Su
     return {name: summarize([r.metrics[name] for r in results], bounds=metric_bounds(name)) for name in names}
 
 
-def run(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-        workers: int | None = None) -> RunResult:
+def run(
+    scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None
+) -> RunResult:
     """Run independent replications (in parallel processes) and summarise them.
 
     Results depend only on the scenario, the seed and the number of replications, never on
     the number of workers.
     """
-    from sim.executors import map_replications  # noqa: PLC0415 - executors import experiment
+    from sim.executors import map_replications
 
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed

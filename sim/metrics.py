@@ -9,6 +9,7 @@ arrival time; path availability is measured over ``[warmup, horizon)``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from sim.quantiles import LogHistogram
@@ -36,7 +37,6 @@ METRICS: dict[str, str] = {
     "lost_revenue": "lost checkouts × order value",
     "infrastructure_cost": "replica-hours × cost per replica-hour over the measured window",
 }
-
 
 
 def metric_bounds(name: str) -> tuple[float, float]:
@@ -91,7 +91,9 @@ class Recorder:
         self._bucket_ok = 0
         self._bucket_fail = 0
         self._bucket_first_fail = math.inf
-        self._window: list[tuple[int, int, float]] = []
+        self._window: deque[tuple[int, int, float]] = deque()
+        self._window_ok = 0
+        self._window_fail = 0
         self._incident_start: float | None = None
         self._service_recovery_total = 0.0
         self._service_recovery_n = 0
@@ -121,8 +123,9 @@ class Recorder:
         if now < self._bucket_first_fail:
             self._bucket_first_fail = now
 
-    def completed_checkout(self, now: float, arrived: float, attempt_started: float, attempt: int,
-                           measured: bool) -> None:
+    def completed_checkout(
+        self, now: float, arrived: float, attempt_started: float, attempt: int, measured: bool
+    ) -> None:
         self._in_system_area += self.in_system * (now - self._in_system_last)
         self._in_system_last = now
         self.in_system -= 1
@@ -133,6 +136,34 @@ class Recorder:
             if attempt > 1:
                 self.deferred += 1
                 self.extra_delay_total += attempt_started - arrived
+
+    def attempt_accepted(self, now: float) -> None:
+        """An attempt ended with the order accepted for asynchronous processing."""
+        self._bucket_ok += 1
+
+    def async_completed(
+        self,
+        now: float,
+        arrived: float,
+        accepted_at: float,
+        attempt_started: float,
+        late: bool,
+        measured: bool,
+    ) -> None:
+        """An asynchronously processed order is done; the customer's latency ended at acceptance.
+
+        ``late``: the order needed more than one try (customer retries or background retries):
+        it counts as deferred, delayed by the time before its last attempt plus the processing wait.
+        """
+        self._in_system_area += self.in_system * (now - self._in_system_last)
+        self._in_system_last = now
+        self.in_system -= 1
+        if measured:
+            self.completed += 1
+            self.latency.add(accepted_at - arrived)
+            if late:
+                self.deferred += 1
+                self.extra_delay_total += (attempt_started - arrived) + (now - accepted_at)
 
     def lost_checkout(self, now: float, measured: bool) -> None:
         self._in_system_area += self.in_system * (now - self._in_system_last)
@@ -176,6 +207,12 @@ class Recorder:
     def path_state(self, now: float, up: bool) -> None:
         self._set(self.path, now, up)
 
+    def healthy_replicas(self, now: float, tier: str, count: int) -> None:
+        """How many replicas of ``tier`` are up (kept only by timeline recorders)."""
+
+    def status_page_state(self, now: float, showing: bool) -> None:
+        """Whether the status page shows an incident (kept only by timeline recorders)."""
+
     def tier_state(self, now: float, tier: str, up: bool) -> None:
         self._set(self.tiers[tier], now, up)
 
@@ -187,17 +224,22 @@ class Recorder:
     # -- success-rate window (service recovery) ---------------------------------------------
     def success_tick(self, now: float) -> None:
         """Close a success-rate bucket; called every SUCCESS_BUCKET_S of simulated time."""
-        self._window.append((self._bucket_ok, self._bucket_fail, self._bucket_first_fail))
-        if len(self._window) > SUCCESS_WINDOW_BUCKETS:
-            del self._window[0]
+        window = self._window
+        ok, fail = self._bucket_ok, self._bucket_fail
+        window.append((ok, fail, self._bucket_first_fail))
+        self._window_ok += ok
+        self._window_fail += fail
+        if len(window) > SUCCESS_WINDOW_BUCKETS:
+            old_ok, old_fail, _ = window.popleft()
+            self._window_ok -= old_ok
+            self._window_fail -= old_fail
         self._bucket_ok = self._bucket_fail = 0
         self._bucket_first_fail = math.inf
-        ok = sum(b[0] for b in self._window)
-        fail = sum(b[1] for b in self._window)
-        healthy = fail == 0 or ok >= SUCCESS_OBJECTIVE * (ok + fail)
+        total_ok, total_fail = self._window_ok, self._window_fail
+        healthy = total_fail == 0 or total_ok >= SUCCESS_OBJECTIVE * (total_ok + total_fail)
         if self._incident_start is None:
             if not healthy:
-                self._incident_start = min(b[2] for b in self._window)
+                self._incident_start = min(b[2] for b in window)
         elif healthy:
             if self.warmup_s <= self._incident_start < self.horizon_s:
                 self._service_recovery_total += now - self._incident_start

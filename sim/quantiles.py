@@ -22,7 +22,7 @@ class LogHistogram:
 
     def __init__(self) -> None:
         self._log_growth = math.log(GROWTH)
-        self.n_bins = int(math.ceil(math.log(MAX_VALUE_S / MIN_VALUE_S) / self._log_growth)) + 1
+        self.n_bins = math.ceil(math.log(MAX_VALUE_S / MIN_VALUE_S) / self._log_growth) + 1
         self.counts = np.zeros(self.n_bins, dtype=np.int64)
         self.buffer: list[float] = []
         self.count = 0

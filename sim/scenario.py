@@ -115,7 +115,17 @@ class _Parser:
         try:
             return self.convert(value)
         except (ValueError, TypeError):
-            raise _Invalid(f"must be {self.allowed}") from None
+            quoted = self.allowed.startswith(("a number", "an integer")) and _numeric(value)
+            hint = " (without quotes)" if quoted else ""
+            raise _Invalid(f"must be {self.allowed}{hint}") from None
+
+
+def _numeric(value: object) -> bool:
+    """True for a string holding a number, such as "2" (a common slip: a quoted number)."""
+    try:
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def _require(ok: bool, value: _T) -> _T:
@@ -514,8 +524,13 @@ class _Validator:
             if name not in path and name not in dependencies:
                 raise self.fail(f"tiers.{name}", "defined but not used: list it in path.tiers or "
                                 "path.dependencies")
-        return {name: self.tier(name, tables[name], raw[name], name in dependencies, zones)
-                for name in (*path, *dependencies)}
+        specs = {name: self.tier(name, tables[name], raw[name], name in dependencies, zones)
+                 for name in (*path, *dependencies)}
+        for name, spec in specs.items():
+            if spec.async_processing is not None and (name != path[-1]):
+                raise self.fail(f"tiers.{name}.async", "only the last tier of path.tiers can be asynchronous "
+                                "(the order is accepted there and processed later)", True)
+        return specs
 
     def tier(self, name: str, v: dict[str, Any], raw: dict, dependency: bool, zones: list[str]) -> TierSpec:
         where = f"tiers.{name}"
@@ -657,7 +672,7 @@ def _apply_overrides(raw: dict, overrides: Sequence[str] | Mapping[str, object],
         items = [(str(k), v) for k, v in overrides.items()]
     else:
         items = []
-        for text in overrides:
+        for text in [overrides] if isinstance(overrides, str) else overrides:  # one string is one override
             key, sep, value = text.partition("=")
             if not sep or not key.strip():
                 raise ScenarioError(SET_SOURCE, "", f"{text!r}: expected KEY=VALUE such as tiers.x.mttr=45m")

@@ -34,8 +34,11 @@ class Summary:
         return asdict(self)
 
 
-def summarize(values: Sequence[float], confidence: float = CONFIDENCE,
-              bounds: tuple[float, float] = (-math.inf, math.inf)) -> Summary:
+def summarize(
+    values: Sequence[float],
+    confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> Summary:
     """Mean, sample std and a Student-t CI of the mean; NaN replications are left out.
 
     ``bounds`` is the range the metric can take (e.g. ``(0, 1)`` for a fraction); the interval
@@ -56,8 +59,9 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE,
     return Summary(mean, std, n, max(float(low), bounds[0]), min(float(high), bounds[1]))
 
 
-def paired_difference(treatment: Sequence[float], reference: Sequence[float],
-                      confidence: float = CONFIDENCE) -> Summary:
+def paired_difference(
+    treatment: Sequence[float], reference: Sequence[float], confidence: float = CONFIDENCE
+) -> Summary:
     """CI of mean(treatment − reference) over replications paired by index (common random numbers).
 
     Pairs where either side is NaN are dropped.

@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from sim import __version__
+from sim.cli.report import compare_command, report_command
 from sim.cli.run import run_command, validate_command
+from sim.cli.stress import stress_command
+from sim.cli.sweep import sweep_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,6 +22,10 @@ def cli() -> None:
 
 cli.add_command(run_command)
 cli.add_command(validate_command)
+cli.add_command(sweep_command)
+cli.add_command(compare_command)
+cli.add_command(report_command)
+cli.add_command(stress_command)
 
 
 def main() -> None:

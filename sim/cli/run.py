@@ -12,6 +12,7 @@ from sim.cli.options import (
     reports_input_errors,
     scenario_overrides,
 )
+from sim.cli.report import plot_option, write_run_plots
 from sim.experiment import run
 from sim.io import write_json_atomic
 from sim.scenario import describe, load_scenario
@@ -23,8 +24,10 @@ from sim.scenario import describe, load_scenario
 @replication_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               metavar="PATH", help="Write the full result (scenario, metrics, every replication) as JSON.")
+@plot_option
 @reports_input_errors
-def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, json_path) -> None:
+def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, json_path,
+                plot_dir) -> None:
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
     resolved = load_scenario(scenario, collect_overrides(overrides, replications, horizon, seed), redundancy)
@@ -42,6 +45,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         except OSError as err:
             raise InputError(f"--json {json_path}: cannot write: {err.strerror}") from None
         click.echo(f"wrote {json_path}")
+    if plot_dir:
+        write_run_plots(result, plot_dir)
 
 
 @click.command("validate")
@@ -55,7 +60,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
 def validate_command(replications, scale, seed, workers, only) -> None:
     """Check the simulator against analytic results (Markov availability, Erlang B/C, outage
     losses, Little's law) and print simulated vs. analytic values with a verdict."""
-    from sim.validation import CHECKS, run_checks  # noqa: PLC0415 - only this command needs it
+    from sim.validation import CHECKS, run_checks
 
     names = list(only) or [c.name for c in CHECKS]
     unknown = [n for n in names if n not in {c.name for c in CHECKS}]

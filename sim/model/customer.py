@@ -11,36 +11,19 @@ checkout after a backoff. Everything is callbacks on timers: no process per cust
 from __future__ import annotations
 
 import math
+
 from sim.distributions import Deterministic
 from sim.metrics import Recorder
+from sim.model.backlog import Backlog
+from sim.model.breaker import CircuitBreaker
+from sim.model.state import Customer
 from sim.model.tier import Tier
 from sim.model.timers import Timer
 from sim.spec import CommunicationSpec, CustomerSpec
 from sim.streams import Streams
 
-
-class Customer:
-    """One checkout in progress (only while in progress: outcomes go to the recorder)."""
-
-    __slots__ = (
-        "arrived", "attempt", "attempt_started", "budget", "deadline", "first_service", "measured",
-        "pending", "prev_backoff", "replica", "service_s", "slot", "stage",
-    )
-
-    def __init__(self, arrived: float, measured: bool, budget: int, first_service: list[float]) -> None:
-        self.arrived = arrived
-        self.measured = measured
-        self.budget = budget  # attempts left
-        self.first_service = first_service  # this customer's service demand at each tier
-        self.attempt = 0  # attempts made so far
-        self.attempt_started = arrived
-        self.deadline = math.inf
-        self.stage = 0  # index of the tier the current attempt is at
-        self.pending = None  # the timer/queue entry the customer is waiting on (None: nothing)
-        self.replica = None
-        self.service_s = 0.0
-        self.slot = None  # service slot still held after the customer timed out in service
-        self.prev_backoff = 0.0
+# failures that say nothing about the tier the attempt was at (they don't feed its breaker)
+_NOT_THE_TIER = frozenset({"breaker", "dependency", "backlog-full"})
 
 
 class StatusPage:
@@ -53,9 +36,16 @@ class StatusPage:
 class CheckoutFlow:
     """Moves customers through the tiers and decides what happens after a failed attempt."""
 
-    def __init__(self, env, customer: CustomerSpec, tiers: list[Tier], recorder: Recorder,
-                 streams: Streams, communication: CommunicationSpec | None = None,
-                 status_page: StatusPage | None = None) -> None:
+    def __init__(
+        self,
+        env,
+        customer: CustomerSpec,
+        tiers: list[Tier],
+        recorder: Recorder,
+        streams: Streams,
+        communication: CommunicationSpec | None = None,
+        status_page: StatusPage | None = None,
+    ) -> None:
         self.env = env
         self.spec = customer
         self.tiers = tiers
@@ -83,13 +73,24 @@ class CheckoutFlow:
         if self.communication is not None:
             self._return_after = streams.sampler("return-after", self.communication.return_after)
         self._hang = [t.spec.failure_mode == "hang" for t in tiers]
+        self._breakers = [
+            CircuitBreaker(t.spec.circuit_breaker) if t.spec.circuit_breaker else None for t in tiers
+        ]
+        self._any_breaker = any(b is not None for b in self._breakers)
+        self.backlog: Backlog | None = None
+        self._async_stage = -1
+        for stage, t in enumerate(tiers):
+            if t.spec.async_processing is not None:
+                self._async_stage = stage
+                self.backlog = Backlog(env, t, t.spec.async_processing, recorder, self._retry_service[stage])
 
     # -- an attempt ------------------------------------------------------------------------
     def arrive(self) -> None:
         """A new customer starts a checkout."""
         now = self.env.now
-        c = Customer(now, self.recorder.arrival(now), self.spec.max_attempts,
-                     [draw() for draw in self._first_service])
+        c = Customer(
+            now, self.recorder.arrival(now), self.spec.max_attempts, [draw() for draw in self._first_service]
+        )
         self.start_attempt(c)
 
     def start_attempt(self, c: Customer) -> None:
@@ -108,6 +109,17 @@ class CheckoutFlow:
     def enter(self, c: Customer, stage: int) -> None:
         """Send the attempt to the tier at ``stage`` of the path."""
         c.stage = stage
+        if self._any_breaker:
+            breaker = self._breakers[stage]
+            if breaker is not None and not breaker.allow(self.env.now):
+                self.attempt_failed(c, "breaker")
+                return
+        if stage == self._async_stage:
+            if self.backlog.accept(c):
+                c.pending = None  # the order is queued: the customer is done waiting
+            else:
+                self.attempt_failed(c, "backlog-full")
+            return
         replica = self.tiers[stage].route()
         if replica is None:
             self.attempt_failed(c, "unavailable")
@@ -124,6 +136,10 @@ class CheckoutFlow:
 
     def served(self, c: Customer) -> None:
         """A tier has served the attempt: on to the next tier, or the checkout is complete."""
+        if self._any_breaker:
+            breaker = self._breakers[c.stage]
+            if breaker is not None:
+                breaker.record(self.env.now, True)
         stage = c.stage + 1
         if stage < self.n_stages:
             self.enter(c, stage)
@@ -144,6 +160,10 @@ class CheckoutFlow:
         c.pending = None
         env = self.env
         self.recorder.attempt_failed(env.now, c.measured)
+        if self._any_breaker and reason not in _NOT_THE_TIER:
+            breaker = self._breakers[c.stage]
+            if breaker is not None:
+                breaker.record(env.now, False)
         if self.communication is not None and self.status_page.showing:
             # informed customers stop retrying; some come back later for a fresh try
             if self._choice() < self.communication.return_probability:

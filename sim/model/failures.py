@@ -28,9 +28,14 @@ def bring_up(tier: Tier, replica: Replica) -> None:
         tier.replica_up(replica)
 
 
-def replica_lifecycle(env: simpy.Environment, tier: Tier, replica: Replica,
-                      time_to_failure: Callable[[], float], time_to_repair: Callable[[], float],
-                      crews: simpy.Resource | None) -> Generator:
+def replica_lifecycle(
+    env: simpy.Environment,
+    tier: Tier,
+    replica: Replica,
+    time_to_failure: Callable[[], float],
+    time_to_repair: Callable[[], float],
+    crews: simpy.Resource | None,
+) -> Generator:
     """Fail after a time to failure, wait for a repair crew, get repaired, start again."""
     while True:
         yield env.timeout(time_to_failure())
@@ -44,8 +49,12 @@ def replica_lifecycle(env: simpy.Environment, tier: Tier, replica: Replica,
         bring_up(tier, replica)
 
 
-def zone_lifecycle(env: simpy.Environment, members: Sequence[tuple[Tier, Replica]],
-                   time_to_failure: Callable[[], float], time_to_repair: Callable[[], float]) -> Generator:
+def zone_lifecycle(
+    env: simpy.Environment,
+    members: Sequence[tuple[Tier, Replica]],
+    time_to_failure: Callable[[], float],
+    time_to_repair: Callable[[], float],
+) -> Generator:
     """A zone outage takes down every replica placed in the zone at once (correlated failure)."""
     while True:
         yield env.timeout(time_to_failure())
@@ -56,8 +65,9 @@ def zone_lifecycle(env: simpy.Environment, members: Sequence[tuple[Tier, Replica
             bring_up(tier, replica)
 
 
-def injected_outage(env: simpy.Environment, members: Sequence[tuple[Tier, Replica]],
-                    start_s: float, duration_s: float) -> Generator:
+def injected_outage(
+    env: simpy.Environment, members: Sequence[tuple[Tier, Replica]], start_s: float, duration_s: float
+) -> Generator:
     """The incident under study: ``members`` down from ``start_s`` for ``duration_s``."""
     yield env.timeout(start_s)
     for tier, replica in members:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from sim.model.timers import Timer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.model.customer import Customer, CheckoutFlow
+    from sim.model.customer import CheckoutFlow
+    from sim.model.state import Customer
 
 
 class Ticket:

@@ -25,7 +25,9 @@ DRAIN_LIMIT_S = 86400.0  # customers still in a checkout this long after the hor
 class CheckoutSystem:
     """Builds the model for ``scenario`` and runs it until the horizon and a drain."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder) -> None:
+    def __init__(
+        self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
+    ) -> None:
         self.env = env
         self.scenario = scenario
         self.recorder = recorder
@@ -34,11 +36,21 @@ class CheckoutSystem:
         self._path_down_epoch = 0
         self._deps = set(scenario.dependencies)
         self.tiers: dict[str, Tier] = {spec.name: self._build_tier(spec, streams) for spec in scenario.tiers}
-        self.flow = CheckoutFlow(env, scenario.customer, [self.tiers[name] for name in scenario.path],
-                                 recorder, streams, scenario.communication, self.status_page)
+        self.flow = CheckoutFlow(
+            env,
+            scenario.customer,
+            [self.tiers[name] for name in scenario.path],
+            recorder,
+            streams,
+            scenario.communication,
+            self.status_page,
+        )
         for tier in self.tiers.values():
             for replica in tier.replicas:
                 replica.flow = self.flow
+        if self.flow.backlog is not None:  # an asynchronous tier's replicas work for its backlog
+            for replica in self.flow.backlog.tier.replicas:
+                replica.flow = self.flow.backlog
         self._start_failures(streams)
         self.arrivals = Arrivals(env, scenario.traffic, streams, self.flow.arrive)
         self.stopped = env.event()
@@ -48,10 +60,19 @@ class CheckoutSystem:
         Timer(env, SUCCESS_BUCKET_S, self._success_tick)
 
     def _build_tier(self, spec: TierSpec, streams: Streams) -> Tier:
-        replicas = [Replica(self.env, spec.name, i, spec.concurrency, spec.queue_limit) for i in range(spec.replicas)]
+        replicas = [
+            Replica(self.env, spec.name, i, spec.concurrency, spec.queue_limit) for i in range(spec.replicas)
+        ]
         uniform = streams.uniform(f"routing:{spec.name}") if spec.load_balancing == "random" else None
-        return Tier(self.env, spec, replicas, self._availability_changed, uniform,
-                    expected_phases(spec.replicas, spec.health_check_interval_s))
+        return Tier(
+            self.env,
+            spec,
+            replicas,
+            self._availability_changed,
+            uniform,
+            expected_phases(spec.replicas, spec.health_check_interval_s),
+            lambda tier: self.recorder.healthy_replicas(self.env.now, tier.name, tier.up_count),
+        )
 
     def _start_failures(self, streams: Streams) -> None:
         env, scenario = self.env, self.scenario
@@ -61,26 +82,35 @@ class CheckoutSystem:
                 continue
             crews = None if math.isinf(spec.repair_crews) else simpy.Resource(env, int(spec.repair_crews))
             for replica in tier.replicas:
-                env.process(replica_lifecycle(
-                    env, tier, replica,
-                    streams.sampler(f"failure:{spec.name}:{replica.index}", spec.mtbf),
-                    streams.sampler(f"repair:{spec.name}:{replica.index}", spec.mttr),
-                    crews,
-                ))
+                env.process(
+                    replica_lifecycle(
+                        env,
+                        tier,
+                        replica,
+                        streams.sampler(f"failure:{spec.name}:{replica.index}", spec.mtbf),
+                        streams.sampler(f"repair:{spec.name}:{replica.index}", spec.mttr),
+                        crews,
+                    )
+                )
         for zone in scenario.zones:
             if is_never(zone.mtbf):
                 continue
-            env.process(zone_lifecycle(
-                env, self.zone_members(zone.name),
-                streams.sampler(f"zone-failure:{zone.name}", zone.mtbf),
-                streams.sampler(f"zone-repair:{zone.name}", zone.mttr),
-            ))
+            env.process(
+                zone_lifecycle(
+                    env,
+                    self.zone_members(zone.name),
+                    streams.sampler(f"zone-failure:{zone.name}", zone.mtbf),
+                    streams.sampler(f"zone-repair:{zone.name}", zone.mttr),
+                )
+            )
         for outage in scenario.outages:
             if outage.zone is not None:
                 members = self.zone_members(outage.zone)
             else:
                 tier = self.tiers[outage.tier]
-                chosen = tier.replicas if outage.replicas == ALL_REPLICAS else tier.replicas[: outage.replicas]
+                chosen = (
+                    tier.replicas if outage.replicas == ALL_REPLICAS else tier.replicas[: outage.replicas]
+                )
                 members = [(tier, r) for r in chosen]
             env.process(injected_outage(env, members, outage.start_s, outage.duration_s))
 
@@ -104,15 +134,21 @@ class CheckoutSystem:
         if was_up != is_up:
             self.recorder.path_state(now, is_up)
             self._path_down_epoch += 1
-            if is_up:
+            if is_up and self.status_page.showing:
                 self.status_page.showing = False
+                self.recorder.status_page_state(now, False)
             elif self.flow.communication is not None:
-                Timer(self.env, self.flow.communication.detection_delay_s, self._incident_noticed,
-                      self._path_down_epoch)
+                Timer(
+                    self.env,
+                    self.flow.communication.detection_delay_s,
+                    self._incident_noticed,
+                    self._path_down_epoch,
+                )
 
     def _incident_noticed(self, timer: Timer) -> None:
         if timer._value == self._path_down_epoch and self.unavailable_components:
             self.status_page.showing = True
+            self.recorder.status_page_state(self.env.now, True)
 
     # -- clock -----------------------------------------------------------------------------
     def _success_tick(self, timer: Timer) -> None:

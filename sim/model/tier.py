@@ -18,10 +18,16 @@ from sim.spec import TierSpec
 class Tier:
     """The replicas of one tier and the load balancer in front of them."""
 
-    def __init__(self, env, spec: TierSpec, replicas: list[Replica],
-                 on_availability: Callable[[Tier, bool], None],
-                 uniform: Callable[[], float] | None = None,
-                 health_check_phase_s: list[float] | None = None) -> None:
+    def __init__(
+        self,
+        env,
+        spec: TierSpec,
+        replicas: list[Replica],
+        on_availability: Callable[[Tier, bool], None],
+        uniform: Callable[[], float] | None = None,
+        health_check_phase_s: list[float] | None = None,
+        on_healthy_count: Callable[[Tier], None] | None = None,
+    ) -> None:
         self.env = env
         self.spec = spec
         self.name = spec.name
@@ -30,6 +36,7 @@ class Tier:
         self.up_count = len(replicas)
         self.available = self.up_count >= self.min_healthy
         self._on_availability = on_availability
+        self._on_healthy_count = on_healthy_count
         self._uniform = uniform
         self._phase = health_check_phase_s or [0.0] * len(replicas)
         self.active_passive = spec.mode == "active-passive"
@@ -83,6 +90,8 @@ class Tier:
         replica.crash()
         self.up_count -= 1
         self._check_availability()
+        if self._on_healthy_count is not None:
+            self._on_healthy_count(self)
         if replica.in_pool:
             delay = self.detection_delay(replica, self.env.now)
             if delay <= 0:
@@ -110,6 +119,8 @@ class Tier:
         """A replica is serving again; it rejoins the pool at once (as primary if none is left)."""
         self.up_count += 1
         self._check_availability()
+        if self._on_healthy_count is not None:
+            self._on_healthy_count(self)
         if self.active_passive:
             if replica.in_pool:
                 return  # the failure was never noticed: it is still the primary

@@ -24,8 +24,9 @@ class Timer:
 
     __slots__ = ("_ok", "_value", "callbacks", "env")
 
-    def __init__(self, env: simpy.Environment, delay: float, callback: Callable[[Timer], Any],
-                 value: Any = None) -> None:
+    def __init__(
+        self, env: simpy.Environment, delay: float, callback: Callable[[Timer], Any], value: Any = None
+    ) -> None:
         self.env = env
         self.callbacks: list | None = [callback]
         self._ok = True

@@ -1,0 +1,166 @@
+"""``sim sweep``: a design of points × replications, on all cores or a Dask cluster, resumable."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from sim.cli.format import availability, number
+from sim.cli.options import InputError, collect_overrides, reports_input_errors, scenario_overrides
+from sim.executors import DASK_LOCAL, ExecutorError
+from sim.scenario import describe
+from sim.sweeps import (
+    SAMPLERS,
+    SweepPlan,
+    SweepProgress,
+    SweepResult,
+    SweepSpec,
+    check_folder,
+    plan_sweep,
+    read_sweep_file,
+    run_sweep,
+)
+
+TABLE_ROWS = 30  # points shown in the terminal; summary.csv has them all
+
+
+class ProgressBar:
+    """done/total, points finished and ETA on one stderr line; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last: SweepProgress | None = None
+        self._drawn = 0.0
+
+    def __call__(self, p: SweepProgress) -> None:
+        self.last = p
+        now = time.monotonic()
+        if not self.enabled or (now - self._drawn < 0.1 and p.done < p.total):
+            return
+        self._drawn = now
+        width = 30
+        filled = int(width * p.done / p.total) if p.total else width
+        eta = "--:--" if p.eta_s is None else _clock(p.eta_s)
+        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} tasks, "
+                   f"{p.points_done}/{p.points} points, ETA {eta} ", err=True, nl=False)
+
+    def finish(self) -> None:
+        if self.enabled and self._drawn:
+            click.echo(err=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, s = divmod(math.ceil(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"
+
+
+def _table(result: SweepResult) -> str:
+    """Lost checkouts and availability per point (the rest is in summary.csv)."""
+    plan: SweepPlan = result.plan
+    _, rows = result.summary()
+    ref = plan.reference
+    header = ["point", *plan.keys, "lost_checkouts", "95% CI", "availability"]
+    if ref is not None:
+        header += [f"Δ lost vs point {ref}", "95% CI"]
+    lines = [header]
+    for row in rows[:TABLE_ROWS]:
+        cells = [str(row["point"]), *(_cell(row[k]) for k in plan.keys),
+                 number(row["lost_checkouts_mean"]),
+                 _interval(row["lost_checkouts_ci_low"], row["lost_checkouts_ci_high"]),
+                 availability(row["availability_mean"])]
+        if ref is not None:
+            cells += [number(row["lost_checkouts_diff_mean"]),
+                      _interval(row["lost_checkouts_diff_ci_low"], row["lost_checkouts_diff_ci_high"])]
+        lines.append(cells)
+    widths = [max(len(r[i]) for r in lines) for i in range(len(header))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    if len(rows) > TABLE_ROWS:
+        text.append(f"... {len(rows) - TABLE_ROWS} more points in summary.csv")
+    return "\n".join(text)
+
+
+def _cell(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _interval(low: float, high: float) -> str:
+    return "–" if math.isnan(low) else f"[{number(low)}, {number(high)}]"
+
+
+@click.command("sweep")
+@click.argument("scenario", required=False, metavar="[SCENARIO]")
+@click.option("--grid", multiple=True, metavar="KEY=V1,V2,...",
+              help="Sweep a dotted scenario key over these values (repeatable: the cartesian product), "
+                   "e.g. --grid tiers.payment.replicas=1,2,3.")
+@click.option("--range", "ranges", multiple=True, metavar="KEY=LO:HI:STEPS",
+              help="STEPS evenly spaced values from LO to HI (numbers or durations; integer keys "
+                   "rounded), e.g. --range tiers.payment.mttr=5m:60m:12.")
+@click.option("--lhs", multiple=True, metavar="KEY=LO:HI",
+              help="Sample this key in [LO, HI] with a space-filling design of --samples points "
+                   "(repeatable; crossed with the grid).")
+@click.option("--samples", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Points drawn for the --lhs keys.")
+@click.option("--sampler", type=click.Choice(SAMPLERS), default=None,
+              help="Design of the --lhs keys: Latin hypercube (default) or scrambled Sobol (K a power of 2).")
+@click.option("--file", "sweep_file", default=None, metavar="SWEEP.toml",
+              help="Read the sweep (base scenario, [grid], [range], [lhs], [set], settings) from a TOML "
+                   "file; options given here add to it.")
+@click.option("--replications", type=click.IntRange(min=2), default=None, metavar="R",
+              help="Replications per point (default: the file's, else the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, metavar="S",
+              help="Root seed; replication i of every point uses the same streams (default: the scenario's).")
+@click.option("--horizon", default=None, metavar="H", help="Simulated time per replication, e.g. 6h.")
+@scenario_overrides
+@click.option("--out", default=None, metavar="DIR",
+              help="Output folder (default: results/<scenario>-<hash>, so the same command resumes).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="W",
+              help="Local worker processes (default: all cores); with --dask local, the cluster's workers.")
+@click.option("--dask", default=None, metavar="ADDRESS",
+              help='Run on Dask: "local" starts a LocalCluster, or a scheduler address such as '
+                   "tcp://host:8786.")
+@click.option("--reference", default=None, metavar="POINT",
+              help="Add each point's paired difference to this point (an id, or KEY=VALUE,...) to "
+                   "summary.csv.")
+@reports_input_errors
+def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, replications, seed, horizon,
+                  overrides, redundancy, out, workers, dask, reference) -> None:
+    """Run SCENARIO (default: baseline) at every point of a design, R replications each, and write
+    results.csv (one row per point × replication), summary.csv (mean and 95% CI per point) and
+    manifest.json. Finished tasks are stored as they arrive: the same command resumes."""
+    if dask not in (None, "local") and workers is not None:
+        raise InputError("--workers applies to --dask local only: an existing Dask cluster has its own "
+                         "workers")
+    spec = read_sweep_file(sweep_file) if sweep_file else SweepSpec()
+    given = SweepSpec.from_options(grid, ranges, lhs, scenario=scenario, samples=samples, sampler=sampler,
+                                   replications=replications, seed=seed, reference=reference)
+    plan = plan_sweep(spec.merged(given), collect_overrides(overrides, None, horizon, None), redundancy)
+    folder = Path(out) if out else Path("results") / plan.name
+    check_folder(folder, plan)
+    click.echo(describe(plan.base))
+    click.echo(f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} replications = "
+               f"{plan.total} tasks, seed {plan.seed} → {folder}")
+    bar = ProgressBar(sys.stderr.isatty())
+    try:
+        result = run_sweep(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=bar,
+                           log=lambda message: click.echo(message, err=True))
+    except KeyboardInterrupt:
+        bar.finish()
+        done = bar.last.done if bar.last else 0
+        click.echo(f"interrupted: {done} of {plan.total} tasks are stored in {folder}; run the same "
+                   "command again to resume", err=True)
+        raise SystemExit(130) from None
+    except ExecutorError as err:
+        bar.finish()
+        raise InputError(str(err)) from None
+    bar.finish()
+    click.echo(_table(result))
+    ran = plan.total - result.resumed
+    click.echo(f"\n{ran} tasks run in {result.wall_s:.1f} s" + (f" on {result.executor}" if ran else "")
+               + (f", {result.resumed} resumed" if result.resumed else ""))
+    click.echo(f"wrote {', '.join(p.name for p in result.files)} in {folder}")

@@ -1,0 +1,40 @@
+"""The state of one checkout in progress (kept only while it is in progress)."""
+
+from __future__ import annotations
+
+import math
+
+
+class Customer:
+    """One checkout in progress (only while in progress: outcomes go to the recorder)."""
+
+    __slots__ = (
+        "arrived",
+        "attempt",
+        "attempt_started",
+        "budget",
+        "deadline",
+        "first_service",
+        "measured",
+        "pending",
+        "prev_backoff",
+        "replica",
+        "service_s",
+        "slot",
+        "stage",
+    )
+
+    def __init__(self, arrived: float, measured: bool, budget: int, first_service: list[float]) -> None:
+        self.arrived = arrived
+        self.measured = measured
+        self.budget = budget  # attempts left
+        self.first_service = first_service  # this customer's service demand at each tier
+        self.attempt = 0  # attempts made so far
+        self.attempt_started = arrived
+        self.deadline = math.inf
+        self.stage = 0  # index of the tier the current attempt is at
+        self.pending = None  # the timer/queue entry the customer is waiting on (None: nothing)
+        self.replica = None
+        self.service_s = 0.0
+        self.slot = None  # service slot still held after the customer timed out in service
+        self.prev_backoff = 0.0

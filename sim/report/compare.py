@@ -1,0 +1,483 @@
+"""A comparison report of several architectures, built only from a comparison folder's stored JSON.
+
+See :mod:`sim.report.collect` for the folder's layout. :func:`build_compare_report` reads it and
+writes ``report.html`` (self-contained), ``report.md`` and ``figures/*.png|svg`` into the same
+folder, so a report can be re-drawn at any time without simulating again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from sim.report import style
+from sim.report.collect import COMPARISON_KIND
+from sim.report.document import Bullets, Document, FigureRef, Heading, Paragraph, Table
+from sim.report.figures import (
+    BarPanel,
+    EcdfPanel,
+    Estimate,
+    bar_figure,
+    ecdf_figure,
+    timeline_figure,
+    timeline_limits,
+)
+from sim.report.output import ReportError, ReportFiles, num, read_json, write_report
+from sim.stats import Summary, paired_difference, significant
+
+#: Rows of the summary table, in order ("availability_nines" is derived from "availability";
+#: per-tier availabilities are inserted after it).
+TABLE_METRICS: tuple[str, ...] = (
+    "attempted_checkouts", "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction",
+    "mean_extra_delay_s", "availability", "availability_nines", "outage_count", "mean_recovery_time_s",
+    "mean_service_recovery_time_s", "latency_p95_s", "retry_load_factor", "lost_revenue",
+    "infrastructure_cost",
+)
+#: Metrics compared pairwise against the baseline.
+PAIRED_METRICS: tuple[str, ...] = (
+    "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction", "availability",
+    "outage_count", "mean_recovery_time_s", "mean_service_recovery_time_s", "latency_p95_s",
+    "lost_revenue", "infrastructure_cost",
+)
+LOWER_IS_BETTER = frozenset({
+    "lost_checkouts", "lost_fraction", "outage_count", "mean_recovery_time_s", "mean_service_recovery_time_s",
+    "latency_p95_s", "lost_revenue", "infrastructure_cost", "mean_extra_delay_s",
+})
+HIGHER_IS_BETTER = frozenset({"completed_checkouts", "availability"})
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One scenario of a comparison as stored: its ``sim run --json`` result and timeline record."""
+
+    label: str
+    result: dict
+    timeline_record: dict | None
+
+    def estimate(self, metric: str) -> Estimate:
+        """Mean and CI of a metric exactly as stored (NaN when the scenario lacks the metric)."""
+        if metric == "availability_nines":
+            a = self.estimate("availability")
+            return Estimate(style.nines(a.mean), style.nines(a.low), style.nines(a.high))
+        return Estimate.from_dict(self.result["metrics"].get(metric))
+
+    def n(self, metric: str) -> int:
+        """Replications with a value of the metric (e.g. recovery times need an outage)."""
+        return int((self.result["metrics"].get(metric) or {}).get("n") or 0)
+
+    def values(self, metric: str) -> list[float]:
+        """Per-replication values, in replication order."""
+        return [num(r.get(metric)) for r in self.result["per_replication"]]
+
+    def has(self, metric: str) -> bool:
+        return metric == "availability_nines" or metric in self.result["metrics"]
+
+    @property
+    def currency(self) -> str:
+        return self.result["scenario"].get("costs", {}).get("currency", "")
+
+    @property
+    def horizon_s(self) -> float:
+        return float(self.result["scenario"]["scenario"]["horizon"])
+
+    @property
+    def warmup_s(self) -> float:
+        return float(self.result["scenario"]["scenario"].get("warmup", 0.0))
+
+    def outage_lengths_s(self) -> list[float]:
+        """Length of every path outage that started in the measured window, over all replications."""
+        if not self.timeline_record:
+            return []
+        return [e - s for w in self.timeline_record["windows"] for s, e in w["path_down"]]
+
+
+def load_comparison(folder: Path) -> tuple[dict, list[StoredRun]]:
+    """The manifest and the stored runs of a comparison folder, baseline first."""
+    folder = Path(folder)
+    manifest = read_json(folder / "manifest.json")
+    if manifest.get("kind") != COMPARISON_KIND:
+        raise ReportError(f"{folder / 'manifest.json'}: not a comparison folder "
+                          f"(kind {manifest.get('kind')!r})")
+    runs = []
+    for entry in manifest["scenarios"]:
+        result = read_json(folder / entry["result"])
+        timeline = read_json(folder / entry["timeline"]) if entry.get("timeline") else None
+        runs.append(StoredRun(entry["label"], result, timeline))
+    if not runs:
+        raise ReportError(f"{folder / 'manifest.json'}: no scenarios")
+    return manifest, runs
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers.
+
+
+def table_metrics(runs: Sequence[StoredRun]) -> list[str]:
+    """Summary-table rows present in at least one run, per-tier availabilities after "nines"."""
+    tiers: list[str] = []
+    for run in runs:
+        tiers += [m for m in run.result["metrics"] if m.startswith("availability_") and m not in tiers]
+    rows = []
+    for m in TABLE_METRICS:
+        if any(r.has(m) for r in runs):
+            rows.append(m)
+        if m == "availability_nines":
+            rows += tiers
+    return rows
+
+
+def cell_text(metric: str, e: Estimate, currency: str = "") -> str:
+    """``mean (low – high)``, written in the metric's unit."""
+    if metric == "availability_nines":
+        if math.isnan(e.low) or e.low == e.high:
+            return style.nines_text(e.mean)
+        low, high = (style.nines_text(x).removesuffix(" (no downtime)") for x in (e.low, e.high))
+        return f"{style.nines_text(e.mean)} ({low} – {high})"
+    ms = style.metric_style(metric)
+    low, high = ms.text(e.low, currency), ms.text(e.high, currency)
+    if math.isnan(e.low) or math.isnan(e.high) or low == high:  # no interval, or none worth showing
+        return ms.text(e.mean, currency)
+    return f"{ms.text(e.mean, currency)} ({low} – {high})"
+
+
+def row_label(metric: str) -> str:
+    if metric == "availability_nines":
+        return "Availability in nines, −log10(1 − A)"
+    ms = style.metric_style(metric)
+    unit = "" if ms.kind in ("fraction", "seconds", "money") else ms.unit
+    return f"{ms.label} ({unit})" if unit and unit != "checkouts" else ms.label
+
+
+def summary_table(runs: Sequence[StoredRun]) -> Table:
+    """Metrics (rows) × scenarios (columns): mean with 95% CI, exactly the stored values."""
+    rows = []
+    for m in table_metrics(runs):
+        rows.append((row_label(m), *(_cell_with_n(m, r) for r in runs)))
+    return Table(("metric", *(r.label for r in runs)), tuple(rows),
+                 "Mean per replication (95% confidence interval)")
+
+
+def _cell_with_n(metric: str, run: StoredRun) -> str:
+    """The cell, plus how many replications had a value when not all did (recovery times)."""
+    if not run.has(metric):
+        return "–"
+    text = cell_text(metric, run.estimate(metric), run.currency)
+    n, reps = run.n(metric), int(run.result["replications"])
+    if metric in run.result["metrics"] and 0 < n < reps:
+        text += f" [{n} of {reps} replications]"
+    return text
+
+
+@dataclass(frozen=True)
+class PairedRow:
+    """One metric of one scenario against the baseline, paired over common random numbers."""
+
+    label: str
+    metric: str
+    baseline_mean: float
+    mean: float
+    diff: Summary
+    significant: bool
+
+    @property
+    def relative(self) -> float:
+        """Difference relative to the baseline's mean (NaN when that is zero)."""
+        if self.baseline_mean == 0 or math.isnan(self.baseline_mean):
+            return math.nan
+        return self.diff.mean / abs(self.baseline_mean)
+
+
+def paired_rows(runs: Sequence[StoredRun]) -> list[PairedRow]:
+    """Paired differences (scenario − baseline) of :data:`PAIRED_METRICS` for every non-baseline run."""
+    base = runs[0]
+    rows = []
+    for run in runs[1:]:
+        for m in PAIRED_METRICS:
+            if not (base.has(m) and run.has(m)):
+                continue
+            a, b = run.values(m), base.values(m)
+            if len(a) != len(b):
+                raise ReportError(f"{run.label}: {len(a)} replications, baseline {len(b)}: cannot pair")
+            diff = paired_difference(a, b)
+            rows.append(PairedRow(run.label, m, base.estimate(m).mean, run.estimate(m).mean, diff,
+                                  significant(diff)))
+    return rows
+
+
+def diff_text(metric: str, x: float, currency: str = "") -> str:
+    """A difference in the metric's unit, with its sign (fractions in percentage points)."""
+    if style.is_missing(x):
+        return "–"
+    ms = style.metric_style(metric)
+    if ms.kind == "fraction":
+        text = f"{100 * x:.4f} pp" if abs(100 * x) >= 1e-3 or x == 0 else f"{100 * x:.2g} pp"
+        return style.signed(text.replace("-", "−"), x)
+    return style.signed(ms.text(x, currency), x)
+
+
+def percent_change(x: float) -> str:
+    """A relative change as a signed percentage."""
+    if style.is_missing(x):
+        return "–"
+    return style.signed(f"{100 * x:.1f}%".replace("-", "−"), x)
+
+
+def _judgement(row: PairedRow) -> str:
+    if not row.significant or row.diff.mean == 0:
+        return ""
+    better = (row.diff.mean < 0) == (row.metric in LOWER_IS_BETTER)
+    if row.metric not in LOWER_IS_BETTER | HIGHER_IS_BETTER:
+        return ""
+    return " (better)" if better else " (worse)"
+
+
+def paired_table(rows: Sequence[PairedRow], label: str, baseline: str, currency: str = "") -> Table:
+    out = []
+    for r in rows:
+        if r.label != label:
+            continue
+        d = r.diff
+        ci = "–" if math.isnan(d.ci_low) else f"{diff_text(r.metric, d.ci_low, currency)} to " \
+                                             f"{diff_text(r.metric, d.ci_high, currency)}"
+        rel = percent_change(r.relative)
+        verdict = ("yes" + _judgement(r)) if r.significant else "no"
+        ms = style.metric_style(r.metric)
+        out.append((ms.label, ms.text(r.baseline_mean, currency), ms.text(r.mean, currency),
+                    diff_text(r.metric, d.mean, currency), ci, rel, str(d.n), verdict))
+    return Table(("metric", baseline, label, "difference", "95% CI of the difference", "relative",
+                  "pairs", "significant"), tuple(out), f"{label} − {baseline}, paired by replication")
+
+
+def difference_sentences(rows: Sequence[PairedRow], label: str, baseline: str,
+                         currency: str = "") -> list[str]:
+    """Plain sentences: each significant difference, then the metrics that did not differ."""
+    sentences, same = [], []
+    for r in rows:
+        if r.label != label:
+            continue
+        name = style.metric_style(r.metric).label
+        if not r.significant:
+            if r.diff.n >= 2:
+                same.append(name.lower())
+            continue
+        direction = "higher" if r.diff.mean > 0 else "lower"
+        size = diff_text(r.metric, abs(r.diff.mean), currency).lstrip("+")
+        rel = "" if math.isnan(r.relative) else percent_change(r.relative)
+        judged = ", ".join(x for x in (rel, _judgement(r).strip(" ()")) if x)
+        judged = f" ({judged})" if judged else ""
+        ci = (f"{diff_text(r.metric, r.diff.ci_low, currency)} to "
+              f"{diff_text(r.metric, r.diff.ci_high, currency)}")
+        sentences.append(f"{name}: {size} {direction} than {baseline}{judged}; 95% CI of the "
+                         f"difference {ci}. Significant.")
+    if same:
+        sentences.append(f"No significant difference from {baseline} in: {', '.join(same)}.")
+    missing = [style.metric_style(r.metric).label.lower() for r in rows if r.label == label and r.diff.n < 2]
+    if missing:
+        sentences.append(f"Not compared (fewer than two replications where both scenarios have a value, "
+                         f"e.g. no outage and so no recovery time): {', '.join(missing)}.")
+    return sentences
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures.
+
+
+_NO_VALUE = {"mean_recovery_time_s": "no outage", "mean_service_recovery_time_s": "no incident"}
+
+
+def _bar_notes(runs: Sequence[StoredRun], metrics: Sequence[str], scale: float = 1.0,
+               fmt: str = "{:,.1f}") -> dict[str, list[str]]:
+    """The mean written above each bar (or why there is none)."""
+    notes = {}
+    for r in runs:
+        texts = []
+        for m in metrics:
+            e = r.estimate(m)
+            n, reps = r.n(m), int(r.result["replications"])
+            if math.isnan(e.mean):
+                texts.append(_NO_VALUE.get(m, "n/a"))
+            else:
+                texts.append(fmt.format(e.mean * scale) + (f"\n(n = {n})" if 0 < n < reps else ""))
+        notes[r.label] = texts
+    return notes
+
+
+def checkout_figure(runs: Sequence[StoredRun]) -> Figure:
+    panels = [
+        BarPanel(style.metric_style(m).label, f"{style.metric_style(m).label.lower()} per replication",
+                 (style.metric_style(m).label.lower(),), {r.label: [r.estimate(m)] for r in runs},
+                 _bar_notes(runs, [m], fmt="{:,.0f}"))
+        for m in ("lost_checkouts", "deferred_checkouts")
+    ]
+    horizon = style.hours(runs[0].horizon_s)
+    return bar_figure(f"Lost and deferred checkouts per {horizon} replication (mean, 95% CI)", panels,
+                      width_in=11.0)
+
+
+def recovery_figure(runs: Sequence[StoredRun]) -> Figure:
+    metrics = ("mean_recovery_time_s", "mean_service_recovery_time_s")
+    panel = BarPanel(
+        "Mean recovery time per incident", "recovery time (min)",
+        ("infrastructure recovery\n(path down → up)", "service recovery\n(first failure → 99% success)"),
+        {r.label: [r.estimate(m).scaled(1 / 60) for m in metrics] for r in runs},
+        _bar_notes(runs, metrics, 1 / 60, "{:,.1f}"),
+    )
+    return bar_figure("Recovery times (mean over replications, 95% CI)", [panel], width_in=10.0,
+                      height_in=5.0)
+
+
+def cost_figure(runs: Sequence[StoredRun]) -> Figure:
+    currency = runs[0].currency
+    panels = [
+        BarPanel(style.metric_style(m).label, f"{style.metric_style(m).label.lower()} ({currency})",
+                 (style.metric_style(m).label.lower(),), {r.label: [r.estimate(m)] for r in runs},
+                 _bar_notes(runs, [m], fmt="{:,.0f}"))
+        for m in ("lost_revenue", "infrastructure_cost")
+    ]
+    return bar_figure(f"Money per {style.hours(runs[0].horizon_s)} replication (mean, 95% CI)", panels,
+                      width_in=11.0)
+
+
+def recovery_ecdf_figure(runs: Sequence[StoredRun]) -> Figure:
+    outages = {r.label: r.outage_lengths_s() for r in runs}
+    service = {r.label: r.values("mean_service_recovery_time_s") for r in runs}
+    return ecdf_figure("Distribution of recovery times", [
+        EcdfPanel("Infrastructure recovery: each outage, all replications",
+                  "outage length, path down → up (min)", "fraction of outages ≤ x", outages, 1 / 60,
+                  "no outages"),
+        EcdfPanel("Service recovery: mean per replication", "mean service recovery time (min)",
+                  "fraction of replications ≤ x", service, 1 / 60, "no incidents"),
+    ])
+
+
+def timeline_figures(runs: Sequence[StoredRun], replications: int) -> dict[str, Figure]:
+    timelines = [r.timeline_record["timeline"] for r in runs if r.timeline_record]
+    limits = timeline_limits(timelines)
+    figs = {}
+    for r in runs:
+        if not r.timeline_record:
+            continue
+        rec = r.timeline_record
+        title = (f"{r.label}: incident timeline of replication {rec['replication']} "
+                 f"(of {replications}), {style.hours(r.horizon_s)}")
+        figs[f"timeline-{r.label}"] = timeline_figure(rec["timeline"], title, r.horizon_s, r.warmup_s, limits)
+    return figs
+
+
+# ---------------------------------------------------------------------------------------------
+# The report.
+
+
+def _describe(run: StoredRun) -> str:
+    from sim.scenario import describe, scenario_from_dict
+
+    try:
+        text = describe(scenario_from_dict(run.result["scenario"], source=run.label))
+    except Exception:  # a result stored by another version still gets a report, with its name
+        return run.result["scenario"]["scenario"].get("name", run.label)
+    return text.removeprefix(f"{run.result['scenario']['scenario'].get('name', '')}: ")
+
+
+def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Document, dict[str, Figure]]:
+    """The report's text, tables and figures (nothing is written)."""
+    base = runs[0]
+    labels = [r.label for r in runs]
+    reps = manifest["replications"]
+    doc = Document(f"Comparison: {' vs '.join(labels)}")
+    figures: dict[str, Figure] = {}
+    horizons = {r.horizon_s for r in runs}
+    horizon_text = style.hours(base.horizon_s) if len(horizons) == 1 else "each scenario's horizon"
+    doc.add(
+        Paragraph(
+            f"{len(runs)} scenarios, {reps} replications each, seed {manifest['seed']}, on common random "
+            f"numbers: replication i of every scenario draws from the same random streams, so the "
+            f"differences below are paired. Values are means per replication ({horizon_text} of simulated "
+            f"time) with 95% Student-t confidence intervals. The baseline is {base.label}. Built from the "
+            f"stored results in this folder by outagesim {manifest.get('version', '?')}."
+        ),
+        Heading("Scenarios"),
+        Bullets(tuple(f"{r.label}: {_describe(r)}" for r in runs)),
+    )
+    if manifest.get("command"):
+        doc.add(Paragraph(f"Command: {manifest['command']}"))
+    if len(horizons) > 1:
+        doc.add(Paragraph("Note: the scenarios have different horizons; counts per replication are "
+                          "not directly comparable."))
+
+    doc.add(Heading("Summary"), summary_table(runs),
+            Paragraph("Availability is the fraction of measured time every tier on the path had enough "
+                      "healthy replicas; in nines, 0.999 is 3. Infrastructure recovery time is the mean "
+                      "length of path outages; service recovery time runs from the first failed attempt of "
+                      "an incident until the 1-minute success rate is back to 99%. A dash: no value (e.g. "
+                      "no outage, hence no recovery time)."))
+
+    rows = paired_rows(runs)
+    if len(runs) > 1:
+        doc.add(Heading(f"Differences against {base.label}"),
+                Paragraph(f"Each difference is (scenario − {base.label}) per replication, paired by "
+                          f"replication index; its 95% confidence interval excludes zero when the "
+                          f"difference is significant. Each interval is a separate 95% interval: among many "
+                          f"comparisons, about one in twenty can exclude zero by chance."))
+        for r in runs[1:]:
+            doc.add(Heading(f"{r.label} vs {base.label}", 3),
+                    Bullets(tuple(difference_sentences(rows, r.label, base.label, base.currency))),
+                    paired_table(rows, r.label, base.label, base.currency))
+
+    figures["checkouts"] = checkout_figure(runs)
+    figures["recovery_times"] = recovery_figure(runs)
+    figures["recovery_ecdf"] = recovery_ecdf_figure(runs)
+    doc.add(Heading("Lost and deferred checkouts"),
+            FigureRef("checkouts", "Lost checkouts (customers who gave up or ran out of attempts) and "
+                      "deferred checkouts (completed only after a failed attempt), mean per replication "
+                      "with 95% confidence intervals."),
+            Heading("Recovery"),
+            FigureRef("recovery_times", "Mean infrastructure recovery time (path down until up again) and "
+                      "service recovery time (first failed attempt until the 1-minute success rate is back "
+                      "to 99%) per incident, with 95% confidence intervals."),
+            FigureRef("recovery_ecdf", "Left: the empirical CDF of every outage's length (path down → up) "
+                      "over all replications — how long customers' checkout path was actually broken, "
+                      "outage by outage (n = outages). Right: the per-replication mean service recovery "
+                      "time (n = replications with an incident). A curve further left recovers faster."))
+    money = ("lost_revenue", "infrastructure_cost")
+    if any(r.has(m) and (r.estimate(m).mean or 0) > 0 for r in runs for m in money):
+        figures["costs"] = cost_figure(runs)
+        doc.add(Heading("Money"),
+                FigureRef("costs", f"Lost revenue (lost checkouts × order value) and infrastructure cost "
+                          f"(replica-hours × cost per replica-hour) in {base.currency}, mean per "
+                          f"replication with 95% confidence intervals."))
+
+    timelines = timeline_figures(runs, reps)
+    figures.update(timelines)
+    if timelines:
+        rep = manifest.get("representative_replication")
+        doc.add(Heading("Incident timelines"),
+                Paragraph(f"One replication (index {rep}) of each scenario: "
+                          f"{manifest.get('representative_rule', '')}. "
+                          "Shaded: the checkout path is down (an outage); hatched: the status page "
+                          "shows an incident. Axes are shared across scenarios."))
+        for stem in timelines:
+            label = stem.removeprefix("timeline-")
+            doc.add(Heading(label, 3),
+                    FigureRef(stem, f"{label}: share of checkout attempts that succeed, lost checkouts per "
+                              "minute, p95 latency and healthy replicas per tier over time."))
+    doc.add(Heading("Files"), Bullets((
+        "results/<scenario>.json: each scenario's result, exactly as `sim run --json` writes it (every "
+        "replication's metrics included).",
+        "timelines/<scenario>.json: the representative replication's timeline and every replication's "
+        "outage and status-page windows.",
+        "figures/<name>.png and figures/<name>.svg: every figure, for slides (PNG) and print (SVG).",
+        "Re-draw this report from these files, without simulating: sim report <this folder>.",
+    )))
+    return doc, figures
+
+
+def build_compare_report(folder: Path, dpi: int = style.PNG_DPI) -> ReportFiles:
+    """Read a comparison folder and write its report (``report.html``, ``report.md``, ``figures/``)."""
+    folder = Path(folder)
+    manifest, runs = load_comparison(folder)
+    doc, figures = comparison_document(manifest, runs)
+    return write_report(doc, figures, folder, dpi=dpi)

@@ -1,0 +1,463 @@
+"""Figures and a report from a sweep folder written by ``sim sweep`` (no simulation).
+
+Reads ``manifest.json`` (the design and every point's values of the swept keys) and
+``summary.csv`` (per point: ``<metric>_mean``, ``<metric>_ci_low``, ``<metric>_ci_high``), and
+draws: each metric against each swept key with 95% CI bands (one line per value of another
+key), heatmaps over two keys, and a cost frontier (infrastructure cost against lost revenue)
+with the cheapest point that meets an objective highlighted.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import operator
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from sim.durations import parse_duration
+from sim.report import style
+from sim.report.document import Bullets, Document, FigureRef, Heading, Paragraph, Table
+from sim.report.figures import (
+    Estimate,
+    FrontierPoint,
+    Line,
+    frontier_figure,
+    heatmap_figure,
+    lines_figure,
+)
+from sim.report.output import ReportError, ReportFiles, read_json, write_report
+
+#: Metrics drawn against the swept keys unless others are asked for.
+DEFAULT_METRICS: tuple[str, ...] = (
+    "lost_checkouts", "deferred_checkouts", "availability", "mean_recovery_time_s",
+    "mean_service_recovery_time_s", "latency_p95_s", "lost_revenue", "infrastructure_cost",
+)
+HEATMAP_METRICS: tuple[str, ...] = ("lost_checkouts", "mean_service_recovery_time_s")
+DEFAULT_OBJECTIVE = "lost_fraction<0.001"
+MAX_TABLE_ROWS = 60
+# the last part of a dotted key that holds a duration (its values are seconds or "45m")
+DURATION_KEYS = frozenset({
+    "horizon", "warmup", "mtbf", "mttr", "service_time", "failover_delay", "health_check_interval",
+    "patience", "retry_backoff", "backoff_cap", "detection_delay", "return_after", "window",
+    "open_duration", "async_max_delay", "start", "duration",
+})
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the folder.
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point: its values of the swept keys and every metric's mean and CI (from summary.csv)."""
+
+    index: int
+    values: dict[str, object]
+    metrics: dict[str, Estimate]
+    replications: int
+
+
+@dataclass(frozen=True)
+class SweepData:
+    folder: Path
+    manifest: dict
+    keys: tuple[str, ...]
+    points: tuple[SweepPoint, ...]
+    metrics: tuple[str, ...]
+
+    @property
+    def factorial(self) -> bool:
+        """Whether the points are a full grid of the keys' values (no sampled keys)."""
+        return not self.manifest.get("design", {}).get("lhs") and \
+            len(self.points) == math.prod(len(distinct(self, k)) for k in self.keys)
+
+    @property
+    def currency(self) -> str:
+        return self.manifest.get("scenario", {}).get("costs", {}).get("currency", "")
+
+    @property
+    def horizon_s(self) -> float:
+        return float(self.manifest.get("scenario", {}).get("scenario", {}).get("horizon", math.nan))
+
+
+def _cell(text: str) -> float:
+    return math.nan if text in ("", "nan", "None") else float(text)
+
+
+def load_sweep(folder: Path) -> SweepData:
+    """A sweep folder's manifest and per-point summaries, exactly as stored."""
+    folder = Path(folder)
+    manifest = read_json(folder / "manifest.json")
+    if "points" not in manifest or "design" not in manifest:
+        raise ReportError(f"{folder / 'manifest.json'}: not a sweep folder (no design and points)")
+    summary = folder / "summary.csv"
+    if not summary.is_file():
+        raise ReportError(f"{summary}: missing; the sweep has not finished: run the same `sim sweep` "
+                          "command again to complete it")
+    with summary.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        columns = reader.fieldnames or []
+    metrics = tuple(c.removesuffix("_mean") for c in columns
+                    if c.endswith("_mean") and not c.endswith("_diff_mean"))
+    by_point = {int(p["point"]): p for p in manifest["points"]}
+    keys = tuple(k for k in (manifest["points"][0] if manifest["points"] else {}) if k != "point")
+    points = []
+    for row in rows:
+        index = int(row["point"])
+        if index not in by_point:
+            raise ReportError(f"{summary}: point {index} is not in the manifest")
+        try:
+            estimates = {m: Estimate(*(_cell(row[f"{m}_{part}"]) for part in ("mean", "ci_low", "ci_high")))
+                         for m in metrics}
+        except (KeyError, TypeError, ValueError) as err:
+            raise ReportError(f"{summary}: point {index}: malformed row ({err})") from None
+        values = {k: v for k, v in by_point[index].items() if k != "point"}
+        points.append(SweepPoint(index, values, estimates, int(row.get("replications") or 0)))
+    if not points:
+        raise ReportError(f"{summary}: no points")
+    return SweepData(folder, manifest, keys, tuple(sorted(points, key=lambda p: p.index)), metrics)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys: their values as numbers where they are numbers (durations in seconds).
+
+
+def is_duration_key(data: SweepData, key: str) -> bool:
+    if key.split(".")[-1] in DURATION_KEYS:
+        return True
+    return any(isinstance(p.values[key], str) and _duration(p.values[key]) is not None for p in data.points)
+
+
+def _duration(value: object) -> float | None:
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None
+
+
+def numeric(value: object) -> float | None:
+    """A key's value as a number (durations in seconds), or None for a category."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return _duration(value)
+    return None
+
+
+def distinct(data: SweepData, key: str) -> list[object]:
+    """The key's values in the sweep, sorted numerically where they are numbers."""
+    seen: list[object] = []
+    for p in data.points:
+        if all(p.values[key] != v for v in seen):
+            seen.append(p.values[key])
+    if all(numeric(v) is not None for v in seen):
+        return sorted(seen, key=lambda v: numeric(v))
+    return seen
+
+
+@dataclass(frozen=True)
+class KeyAxis:
+    """How a swept key is drawn: position of each value on the axis, and the axis label."""
+
+    key: str
+    label: str
+    scale: float  # seconds → plotted unit for durations
+    categories: tuple[object, ...]  # non-numeric values, in order (empty when numeric)
+
+    def position(self, value: object) -> float:
+        if self.categories:
+            return float(self.categories.index(value))
+        return float(numeric(value)) * self.scale
+
+    def text(self, value: object) -> str:
+        if self.categories:
+            return str(value)
+        return f"{float(numeric(value)) * self.scale:g}"
+
+
+def key_axis(data: SweepData, key: str) -> KeyAxis:
+    values = distinct(data, key)
+    nums = [numeric(v) for v in values]
+    if any(n is None for n in nums):
+        return KeyAxis(key, key, 1.0, tuple(values))
+    if is_duration_key(data, key):
+        top = max(nums)
+        scale, unit = (1 / 3600, "h") if top >= 2 * 3600 else (1 / 60, "min") if top >= 120 else (1.0, "s")
+        return KeyAxis(key, f"{key} ({unit})", scale, ())
+    return KeyAxis(key, key, 1.0, ())
+
+
+def short_label(point: SweepPoint, keys: Sequence[str]) -> str:
+    """``web.replicas=2, payment.replicas=3``: the last two parts of each key."""
+    return ", ".join(f"{'.'.join(k.split('.')[-2:])}={_value_text(point.values[k])}" for k in keys)
+
+
+def _value_text(v: object) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Objectives.
+
+
+@dataclass(frozen=True)
+class Condition:
+    metric: str
+    op: str
+    value: float
+
+    def holds(self, e: Estimate) -> bool:
+        return not math.isnan(e.mean) and _OPS[self.op](e.mean, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+def parse_objective(text: str, metrics: Sequence[str] | None = None) -> tuple[Condition, ...]:
+    """``"lost_fraction<0.001 and latency_p95_s<2"`` (also ``,`` or ``&``); durations such as ``2s``
+    are allowed for ``*_s`` metrics. Raises :class:`ReportError` naming what is wrong."""
+    parts = [p.strip() for p in re.split(r"\band\b|,|&", text) if p.strip()]
+    if not parts:
+        raise ReportError(f"--objective {text!r}: expected METRIC<VALUE, e.g. {DEFAULT_OBJECTIVE}")
+    conditions = []
+    for part in parts:
+        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(\S+)", part)
+        if not match:
+            raise ReportError(f"--objective {part!r}: expected METRIC<VALUE (or <=, >, >=), "
+                              f"e.g. {DEFAULT_OBJECTIVE}")
+        metric, op, raw = match.groups()
+        if metrics is not None and metric not in metrics:
+            raise ReportError(f"--objective {part!r}: unknown metric {metric!r}; "
+                              f"metrics: {', '.join(metrics)}")
+        try:
+            value = float(raw)
+        except ValueError:
+            value = _duration(raw) if metric.endswith("_s") else None
+            if value is None:
+                raise ReportError(f"--objective {part!r}: {raw!r} is not a number") from None
+        conditions.append(Condition(metric, op, value))
+    return tuple(conditions)
+
+
+def meets(point: SweepPoint, objective: Sequence[Condition]) -> bool:
+    """Whether the point's means satisfy every condition."""
+    return all(c.holds(point.metrics.get(c.metric, Estimate(math.nan))) for c in objective)
+
+
+def cheapest_meeting(data: SweepData, objective: Sequence[Condition],
+                     cost: str = "infrastructure_cost", loss: str = "lost_revenue") -> SweepPoint | None:
+    """The point of lowest mean cost that meets the objective (ties: lower loss, then lower index)."""
+    ok = [p for p in data.points if meets(p, objective) and not math.isnan(p.metrics[cost].mean)]
+    if not ok:
+        return None
+    return min(ok, key=lambda p: (p.metrics[cost].mean, p.metrics.get(loss, Estimate(0.0)).mean, p.index))
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures.
+
+
+def _fixed(data: SweepData, free: Sequence[str]) -> dict[str, object]:
+    """Values the other keys are held at when drawing against ``free`` keys: each one's first value."""
+    return {k: distinct(data, k)[0] for k in data.keys if k not in free}
+
+
+def _fixed_note(fixed: dict[str, object]) -> str:
+    return ("other keys held at: " + ", ".join(f"{k} = {_value_text(v)}" for k, v in fixed.items())) \
+        if fixed else ""
+
+
+def _group_key(data: SweepData, key: str) -> str | None:
+    """Another key to draw one line per value of: the one with the fewest values (≤ 8)."""
+    others = [k for k in data.keys if k != key and 1 < len(distinct(data, k)) <= 8]
+    return min(others, key=lambda k: len(distinct(data, k))) if others else None
+
+
+def metric_lines(data: SweepData, metric: str, key: str) -> tuple[list[Line], str, str]:
+    """Lines of ``metric`` against ``key`` (one per value of a group key), the legend title and a
+    note naming the keys held fixed."""
+    ms = style.metric_style(metric)
+    axis = key_axis(data, key)
+    if not data.factorial:  # sampled designs: every point, grouped by a grid key if there is one
+        grid_keys = [k for k in data.manifest.get("design", {}).get("grid", {}) if k != key] + \
+            [k for k in data.manifest.get("design", {}).get("range", {}) if k != key]
+        group = grid_keys[0] if grid_keys else None
+        groups = distinct(data, group) if group else [None]
+        lines = []
+        for g in groups:
+            pts = [p for p in data.points if group is None or p.values[group] == g]
+            lines.append(Line(f"{_value_text(g)}" if group else ms.label,
+                              tuple(axis.position(p.values[key]) for p in pts),
+                              tuple(p.metrics[metric].scaled(ms.plot_scale) for p in pts)))
+        varying = len(data.keys) > 1 + bool(group)
+        note = "sampled design: the other keys vary between points" if varying else ""
+        return lines, group or "", note
+    group = _group_key(data, key)
+    fixed = _fixed(data, [key] + ([group] if group else []))
+    lines = []
+    for g in distinct(data, group) if group else [None]:
+        pts = [p for p in data.points
+               if (group is None or p.values[group] == g) and all(p.values[k] == v for k, v in fixed.items())]
+        pts.sort(key=lambda p: axis.position(p.values[key]))
+        lines.append(Line(_value_text(g) if group else ms.label,
+                          tuple(axis.position(p.values[key]) for p in pts),
+                          tuple(p.metrics[metric].scaled(ms.plot_scale) for p in pts)))
+    return lines, group or "", _fixed_note(fixed)
+
+
+def key_figure(data: SweepData, key: str, metrics: Sequence[str]) -> Figure:
+    """Every metric against one swept key, a panel per metric, 95% CI bands."""
+    axis = key_axis(data, key)
+    panels = []
+    legend_title = ""
+    note = ""
+    for m in metrics:
+        ms = style.metric_style(m)
+        lines, legend_title, note = metric_lines(data, m, key)
+        panels.append((ms.label, axis.label, ms.axis_label(data.currency), lines))
+    title = f"Metrics against {key} (mean, 95% CI)"
+    fig = lines_figure(title, panels, legend_title=legend_title, note=note, points_only=not data.factorial,
+                       categories=[str(c) for c in axis.categories] or None)
+    return fig
+
+
+def heatmap(data: SweepData, metric: str, x_key: str, y_key: str) -> Figure:
+    ms = style.metric_style(metric)
+    xs, ys = distinct(data, x_key), distinct(data, y_key)
+    fixed = _fixed(data, [x_key, y_key])
+    matrix = np.full((len(ys), len(xs)), math.nan)
+    text = [["" for _ in xs] for _ in ys]
+    for p in data.points:
+        if any(p.values[k] != v for k, v in fixed.items()):
+            continue
+        r, c = ys.index(p.values[y_key]), xs.index(p.values[x_key])
+        e = p.metrics[metric]
+        matrix[r, c] = e.mean * ms.plot_scale
+        text[r][c] = ms.text(e.mean, data.currency) if ms.kind != "count" else style.count(e.mean)
+    ax_x, ax_y = key_axis(data, x_key), key_axis(data, y_key)
+    return heatmap_figure(f"{ms.label}: mean per point", ax_x.label, ax_y.label,
+                          [ax_x.text(v) for v in xs], [ax_y.text(v) for v in ys], matrix,
+                          ms.axis_label(data.currency), text, _fixed_note(fixed))
+
+
+def frontier(data: SweepData, objective: Sequence[Condition], objective_text: str) -> Figure:
+    chosen = cheapest_meeting(data, objective)
+    pts = [FrontierPoint(str(p.index), p.metrics["infrastructure_cost"],
+                         p.metrics["lost_revenue"], meets(p, objective)) for p in data.points]
+    index = None if chosen is None else [p.index for p in data.points].index(chosen.index)
+    currency = data.currency
+    horizon = style.hours(data.horizon_s) if not math.isnan(data.horizon_s) else "replication"
+    return frontier_figure(f"Cost frontier: infrastructure cost vs lost revenue per {horizon} replication",
+                           f"infrastructure cost ({currency} per replication)",
+                           f"lost revenue ({currency} per replication)", pts, index, objective_text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The report.
+
+
+def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
+                   metrics: Sequence[str] | None = None) -> tuple[Document, dict[str, Figure]]:
+    """The sweep report's text, tables and figures (nothing is written)."""
+    objective = parse_objective(objective_text, data.metrics)
+    if metrics:
+        unknown = [m for m in metrics if m not in data.metrics]
+        if unknown:
+            raise ReportError(f"--metric {unknown[0]}: not in summary.csv; "
+                              f"metrics: {', '.join(data.metrics)}")
+    chosen_metrics = [m for m in (metrics or DEFAULT_METRICS) if m in data.metrics
+                      and any(not math.isnan(p.metrics[m].mean) for p in data.points)]
+    m = data.manifest
+    doc = Document(f"Sweep {m.get('name', data.folder.name)}")
+    figures: dict[str, Figure] = {}
+    design = ", ".join(f"{k} ({len(distinct(data, k))} values)" for k in data.keys)
+    doc.add(Paragraph(
+        f"{len(data.points)} points × {m.get('replications')} replications, seed {m.get('seed')}, on "
+        f"common random numbers (replication i of every point uses the same streams). Swept: {design}. "
+        f"Values are means per replication with 95% confidence intervals, read from summary.csv; "
+        f"nothing was simulated to draw this report."))
+
+    doc.add(Heading("Metrics against each swept key"))
+    for key in data.keys:
+        stem = "metrics-vs-" + re.sub(r"[^A-Za-z0-9_-]+", "_", key)
+        figures[stem] = key_figure(data, key, chosen_metrics)
+        doc.add(FigureRef(stem, f"Each metric against {key}: mean with a shaded 95% CI band"
+                          + ("" if data.factorial else " (error bars: sampled points)")
+                          + "; one line per value of another swept key where there is one."))
+
+    if data.factorial and len(data.keys) >= 2:
+        x_key, y_key = data.keys[0], data.keys[1]
+        doc.add(Heading(f"Heatmaps over {x_key} and {y_key}"))
+        for metric in HEATMAP_METRICS:
+            if metric in data.metrics:
+                stem = f"heatmap-{metric}"
+                figures[stem] = heatmap(data, metric, x_key, y_key)
+                doc.add(FigureRef(stem, f"Mean {style.metric_style(metric).label.lower()} for every "
+                                  f"combination of {x_key} and {y_key}."))
+
+    chosen = None
+    if {"infrastructure_cost", "lost_revenue"} <= set(data.metrics):
+        chosen = cheapest_meeting(data, objective)
+        figures["cost-frontier"] = frontier(data, objective, objective_text)
+        doc.add(Heading("Cost frontier"), FigureRef(
+            "cost-frontier", "Infrastructure cost against lost revenue per point (95% CI bars). Filled "
+            "circles meet the objective (by their means), open squares miss it; numbers are point ids "
+            "(see the table below); the dashed line joins the points no other point beats on both; the "
+            "star is the cheapest point that meets the objective."))
+        costs = [p.metrics["infrastructure_cost"].mean for p in data.points]
+        if all(c == 0 for c in costs):
+            doc.add(Paragraph("Every point's infrastructure cost is 0: set "
+                              "tiers.<tier>.replica_cost_per_hour in the scenario to price replicas."))
+    if chosen is not None:
+        doc.add(Paragraph(f"Cheapest point meeting {objective_text}: point {chosen.index} "
+                          f"({short_label(chosen, data.keys)}), infrastructure cost "
+                          f"{style.money(chosen.metrics['infrastructure_cost'].mean, data.currency)}, lost "
+                          f"revenue {style.money(chosen.metrics['lost_revenue'].mean, data.currency)} per "
+                          f"replication."))
+    else:
+        doc.add(Paragraph(f"No point meets {objective_text}."))
+
+    doc.add(Heading("Points"), point_table(data, objective, chosen_metrics))
+    if len(data.points) > MAX_TABLE_ROWS:
+        doc.add(Paragraph(f"First {MAX_TABLE_ROWS} of {len(data.points)} points; summary.csv has them all."))
+    doc.add(Bullets((f"Objective: {', '.join(str(c) for c in objective)} (on each point's mean).",
+                     f"Source: {data.folder}")))
+    return doc, figures
+
+
+def point_table(data: SweepData, objective: Sequence[Condition], metrics: Sequence[str]) -> Table:
+    shown = [m for m in ("lost_checkouts", "availability", "mean_service_recovery_time_s",
+                         "lost_revenue", "infrastructure_cost") if m in metrics]
+    header = ("point", *data.keys, *(style.metric_style(m).label for m in shown), "meets objective")
+    rows = []
+    for p in data.points[:MAX_TABLE_ROWS]:
+        cells = [str(p.index), *(_value_text(p.values[k]) for k in data.keys)]
+        for m in shown:
+            e = p.metrics[m]
+            ms = style.metric_style(m)
+            ci = "" if math.isnan(e.low) or e.low == e.high else \
+                f" ({ms.text(e.low, data.currency)} – {ms.text(e.high, data.currency)})"
+            cells.append(ms.text(e.mean, data.currency) + ci)
+        cells.append("yes" if meets(p, objective) else "no")
+        rows.append(tuple(cells))
+    return Table(header, tuple(rows), "Mean per replication (95% confidence interval)")
+
+
+def build_sweep_report(folder: Path, out: Path | None = None, objective: str = DEFAULT_OBJECTIVE,
+                       metrics: Sequence[str] | None = None, dpi: int = style.PNG_DPI) -> ReportFiles:
+    """Read a sweep folder and write its report into ``out`` (default: ``folder/report``)."""
+    data = load_sweep(Path(folder))
+    doc, figures = sweep_document(data, objective, metrics)
+    return write_report(doc, figures, Path(out) if out else Path(folder) / "report", dpi=dpi)
