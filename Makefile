@@ -20,6 +20,7 @@ run: $(STAMP)  ## the main job: sim run --redundancy 2 on the built-in baseline
 	$(BIN)/sim run $(ARGS)
 
 test: $(STAMP)  ## the whole test suite (lint, unit, validation, CLI, end-to-end)
+	bash .ci/ensure-chromium
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/python -m pytest -n 2 --timeout 900
 

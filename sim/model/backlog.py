@@ -2,14 +2,16 @@
 
 A tier with ``async = true`` (typically payment) does not keep the customer waiting: the
 attempt succeeds as soon as the order is queued in the backlog. A background worker then sends
-the order to the tier's replicas like any request, and retries every ``RETRY_S`` while the tier
-fails, until the order is done or ``max_delay_s`` has passed (then it is cancelled: lost).
+the order to the tier's replicas like any request. While the tier has no replica to send to,
+orders wait (FIFO) and are sent when one joins the pool again; an order whose request fails
+is retried after ``RETRY_S``. An order not done within ``max_delay_s`` is cancelled (lost).
 A full backlog rejects the attempt (the customer sees an error and may retry).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from sim.metrics import Recorder
 from sim.model.state import Customer
@@ -31,6 +33,8 @@ class Backlog:
         self._draw_service = draw_service
         self.size = 0
         self.peak = 0
+        self._parked: deque[Customer] = deque()  # orders waiting for the tier to come back
+        tier.on_pool_join = self._resume
 
     def accept(self, c: Customer) -> bool:
         """Queue the customer's order; False when the backlog is full."""
@@ -55,9 +59,13 @@ class Backlog:
         if env.now >= order.deadline:
             self._cancel(order)
             return
-        order.budget += 1
         replica = self.tier.route()
-        if replica is None or replica.down_reasons:
+        if replica is None:
+            order.budget += 1  # a try that found the tier down: the order will be late
+            self._parked.append(order)
+            return
+        order.budget += 1
+        if replica.down_reasons:  # not yet detected as failed: try again shortly
             Timer(env, min(RETRY_S, order.deadline - env.now), self._retry, order)
             return
         service_s = order.first_service[order.stage] if order.budget == 1 else self._draw_service()
@@ -65,6 +73,12 @@ class Backlog:
 
     def _retry(self, timer: Timer) -> None:
         self._dispatch(timer._value)
+
+    def _resume(self) -> None:
+        """A replica joined the pool: send the waiting orders (expired ones are cancelled)."""
+        parked, self._parked = self._parked, deque()
+        while parked:
+            self._dispatch(parked.popleft())
 
     def _cancel(self, order: Customer) -> None:
         self.size -= 1

@@ -37,6 +37,7 @@ class Tier:
         self.available = self.up_count >= self.min_healthy
         self._on_availability = on_availability
         self._on_healthy_count = on_healthy_count
+        self.on_pool_join: Callable[[], None] | None = None  # e.g. an async backlog waiting for the tier
         self._uniform = uniform
         self._phase = health_check_phase_s or [0.0] * len(replicas)
         self.active_passive = spec.mode == "active-passive"
@@ -111,8 +112,7 @@ class Tier:
         if self.active_passive and not self.pool:
             for standby in self.replicas:
                 if standby.up:  # a healthy standby takes over
-                    standby.in_pool = True
-                    self.pool.append(standby)
+                    self._join(standby)
                     break
 
     def replica_up(self, replica: Replica) -> None:
@@ -125,12 +125,16 @@ class Tier:
             if replica.in_pool:
                 return  # the failure was never noticed: it is still the primary
             if not self.pool:
-                replica.in_pool = True
-                self.pool.append(replica)
+                self._join(replica)
             return
         if not replica.in_pool:
-            replica.in_pool = True
-            self.pool.append(replica)
+            self._join(replica)
+
+    def _join(self, replica: Replica) -> None:
+        replica.in_pool = True
+        self.pool.append(replica)
+        if self.on_pool_join is not None:
+            self.on_pool_join()
 
     def _check_availability(self) -> None:
         available = self.up_count >= self.min_healthy
