@@ -261,7 +261,7 @@ class DaskExecutor(Executor):
 
     def describe(self) -> str:
         where = "a local Dask cluster" if self._cluster is not None else f"Dask at {self.address}"
-        return f"{where} ({self.workers} worker thread{'s' if self.workers > 1 else ''})"
+        return f"{where} ({self.workers} worker{'s' if self.workers > 1 else ''})"
 
     @property
     def dashboard_link(self) -> str | None:

@@ -24,7 +24,10 @@ from sim.stats import Summary, summarize
 
 _OBJECTIVE = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 DEFAULT_OBJECTIVES = ("lost_fraction<0.001", "latency_p95_s<2")
 
@@ -92,13 +95,20 @@ class StressResult:
 
 def steady(scenario: Scenario, arrival_rate_per_s: float) -> Scenario:
     """The scenario at a constant arrival rate (no daily curve, spikes or ramp)."""
-    traffic = replace(scenario.traffic, arrival_rate_per_s=arrival_rate_per_s, daily_profile=(), spikes=(),
-                      ramp=None)
+    traffic = replace(
+        scenario.traffic, arrival_rate_per_s=arrival_rate_per_s, daily_profile=(), spikes=(), ramp=None
+    )
     return replace(scenario, traffic=traffic)
 
 
-def breaking_point(scenario: Scenario, objective: Sequence[Condition], seed: int, replication: int,
-                   precision: float = 0.02, max_factor: float = 1024.0) -> tuple[float, tuple[Probe, ...], bool]:
+def breaking_point(
+    scenario: Scenario,
+    objective: Sequence[Condition],
+    seed: int,
+    replication: int,
+    precision: float = 0.02,
+    max_factor: float = 1024.0,
+) -> tuple[float, tuple[Probe, ...], bool]:
     """Highest rate meeting ``objective`` for one replication, to a relative ``precision``."""
     probes: list[Probe] = []
 
@@ -135,8 +145,14 @@ def breaking_point(scenario: Scenario, objective: Sequence[Condition], seed: int
     return low, tuple(probes), False
 
 
-def stress(scenario: Scenario, objective: Sequence[Condition], replications: int, seed: int,
-           workers: int | None = None, precision: float = 0.02) -> StressResult:
+def stress(
+    scenario: Scenario,
+    objective: Sequence[Condition],
+    replications: int,
+    seed: int,
+    workers: int | None = None,
+    precision: float = 0.02,
+) -> StressResult:
     """Breaking point of every replication (in parallel processes) and their mean with a 95% CI."""
     workers = max(1, min(workers or available_cores(), replications))
     args = [(scenario, tuple(objective), seed, i, precision) for i in range(replications)]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 _OWNED = {"results": ".json", "timelines": ".json", "figures": (".png", ".svg")}
 dpi_option = click.option("--dpi", type=click.IntRange(50, 600), default=160, show_default=True,
+                          metavar="DPI",
                           help="Resolution of the PNG figures (160: sharp on slides; 100: small files).")
 
 

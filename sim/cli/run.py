@@ -55,7 +55,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
 @click.option("--scale", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Multiplies every check's simulated horizon (precision grows with it).")
 @click.option("--seed", type=click.IntRange(min=0), default=2024, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: all cores).")
 @click.option("--only", multiple=True, metavar="NAME", help="Run only the named check(s).")
 def validate_command(replications, scale, seed, workers, only) -> None:
     """Check the simulator against analytic results (Markov availability, Erlang B/C, outage

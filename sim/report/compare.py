@@ -156,12 +156,12 @@ def summary_table(runs: Sequence[StoredRun]) -> Table:
     """Metrics (rows) × scenarios (columns): mean with 95% CI, exactly the stored values."""
     rows = []
     for m in table_metrics(runs):
-        rows.append((row_label(m), *(_cell_with_n(m, r) for r in runs)))
+        rows.append((row_label(m), *(table_cell(m, r) for r in runs)))
     return Table(("metric", *(r.label for r in runs)), tuple(rows),
                  "Mean per replication (95% confidence interval)")
 
 
-def _cell_with_n(metric: str, run: StoredRun) -> str:
+def table_cell(metric: str, run: StoredRun) -> str:
     """The cell, plus how many replications had a value when not all did (recovery times)."""
     if not run.has(metric):
         return "–"

@@ -9,6 +9,7 @@ its title and axis labels in the files' metadata.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,21 @@ class BarPanel:
     notes: Mapping[str, Sequence[str]] | None = None  # series label -> text above each bar
 
 
+def wrap_label(text: str, width: int = 16) -> str:
+    """Break a long name after hyphens or underscores so tick labels do not overlap."""
+    if len(text) <= width:
+        return text
+    parts = [p for p in re.split(r"(?<=[-_ ])", text) if p]
+    lines, line = [], ""
+    for part in parts:
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    lines.append(line)
+    return "\n".join(lines)
+
+
 def draw_bar_panel(ax: Axes, panel: BarPanel) -> None:
     """Grouped bars; with a single group the series' labels become the x ticks."""
     series = list(panel.values)
@@ -149,7 +165,7 @@ def draw_bar_panel(ax: Axes, panel: BarPanel) -> None:
                 ax.annotate(text, (offsets[j], top), xytext=(0, 3), textcoords="offset points",
                             ha="center", va="bottom", fontsize=style.LEGEND_SIZE, color="#333333")
     if single:
-        ax.set_xticks(np.arange(n), series)
+        ax.set_xticks(np.arange(n), [wrap_label(x, max(8, int(40 / n))) for x in series])
     else:
         ax.set_xticks(x, panel.groups)
     label_axes(ax, panel.title, "", panel.ylabel)
@@ -386,9 +402,10 @@ def draw_lines(ax: Axes, lines: Sequence[Line], points_only: bool = False) -> No
 
 
 def lines_figure(title: str, panels: Sequence[tuple[str, str, str, Sequence[Line]]], legend_title: str = "",
-                 note: str = "", points_only: bool = False, categories: Sequence[str] | None = None,
-                 ncols: int = 3) -> Figure:
-    """Panels (title, x label, y label, lines) of metrics against one key, one shared legend."""
+                 note: str = "", points_only: bool = False,
+                 ticks: Sequence[tuple[float, str]] | None = None, ncols: int = 3) -> Figure:
+    """Panels (title, x label, y label, lines) of metrics against one key, one shared legend;
+    ``ticks`` (position, label) puts x ticks at the swept values."""
     ncols = min(ncols, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = new_figure(4.6 * ncols, 3.5 * nrows + 0.8, nrows, ncols)
@@ -396,8 +413,8 @@ def lines_figure(title: str, panels: Sequence[tuple[str, str, str, Sequence[Line
     for ax, (ptitle, xlabel, ylabel, lines) in zip(flat, panels, strict=False):
         draw_lines(ax, lines, points_only)
         label_axes(ax, ptitle, xlabel, ylabel)
-        if categories:
-            ax.set_xticks(range(len(categories)), categories)
+        if ticks:
+            ax.set_xticks([p for p, _ in ticks], [t for _, t in ticks])
         ax.yaxis.set_major_formatter(FuncFormatter(_plain))
     for ax in flat[len(panels):]:
         ax.set_visible(False)

@@ -328,9 +328,10 @@ def key_figure(data: SweepData, key: str, metrics: Sequence[str]) -> Figure:
         lines, legend_title, note = metric_lines(data, m, key)
         panels.append((ms.label, axis.label, ms.axis_label(data.currency), lines))
     title = f"Metrics against {key} (mean, 95% CI)"
-    fig = lines_figure(title, panels, legend_title=legend_title, note=note, points_only=not data.factorial,
-                       categories=[str(c) for c in axis.categories] or None)
-    return fig
+    values = distinct(data, key)
+    ticks = [(axis.position(v), axis.text(v)) for v in values] if len(values) <= 12 else None
+    return lines_figure(title, panels, legend_title=legend_title, note=note, points_only=not data.factorial,
+                        ticks=ticks)
 
 
 def heatmap(data: SweepData, metric: str, x_key: str, y_key: str) -> Figure:

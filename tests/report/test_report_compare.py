@@ -85,7 +85,11 @@ def test_summary_numbers_equal_the_json(comparison_dir: Path) -> None:
     for row in table.rows:
         metric = next(m for m in C.table_metrics(runs) if C.row_label(m) == row[0])
         for run_, cell in zip(runs, row[1:], strict=True):
-            assert cell == C.cell_text(metric, run_.estimate(metric), run_.currency)
+            assert cell == C.table_cell(metric, run_)
+            assert cell.startswith(C.cell_text(metric, run_.estimate(metric), run_.currency))
+            if cell.endswith(" replications]"):  # how many replications had a value, from the JSON
+                n = _json(comparison_dir / "results" / f"{run_.label}.json")["metrics"][metric]["n"]
+                assert cell.endswith(f"[{n} of {REPLICATIONS} replications]")
         assert "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" in md
         assert f"<td>{row[0]}</td>" in html
     # spot check one number by hand: lost checkouts of r1, straight from the JSON

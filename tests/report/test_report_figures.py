@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -165,7 +166,7 @@ def test_reports_never_import_pyplot(comparison_dir: Path, sweep_dir: Path, tmp_
         "print(matplotlib.get_backend())\n"
     )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
-                         env={"PYTHONPATH": str(root), "MPLBACKEND": "", "PATH": "/usr/bin:/bin"},
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"} | {"PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr
