@@ -243,11 +243,11 @@ def test_defaults(tmp_path: Path) -> None:
 
 def test_section_defaults_when_tables_are_empty() -> None:
     raw = setkey(minimal_raw(), "tiers.web.circuit_breaker", {})
-    setkey(raw, "tiers.web.async", True)
+    setkey(raw, "tiers.payment.async", True)
     raw["communication"] = {}
     s = scenario_from_dict(raw)
     assert s.tier("web").circuit_breaker == CircuitBreakerSpec(0.5, 10.0, 10, 30.0, 3)
-    assert s.tier("web").async_processing == AsyncSpec(math.inf, 7200.0)
+    assert s.tier("payment").async_processing == AsyncSpec(math.inf, 7200.0)
     assert s.communication == CommunicationSpec(False, 300.0, Exponential(1800.0), 0.5)
 
 
@@ -372,12 +372,12 @@ def test_string_overrides_are_toml_typed(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL)
     s = load_scenario(path, overrides=[
         "tiers.payment.mttr=45m", "tiers.web.replicas=3", "customer.abandon_probability=0.5",
-        "tiers.web.async=true", "tiers.web.queue_limit=inf", "tiers.web.concurrency = 8",
+        "tiers.payment.async=true", "tiers.web.queue_limit=inf", "tiers.web.concurrency = 8",
         "scenario.description=plain words",
         'tiers.web.mtbf={ dist = "lognormal", mean = "20m", cv = 1.5 }', 'scenario.name="quoted"'])
     assert s.tier("payment").mttr == Exponential(2700.0)
     assert s.tier("web").replicas == 3 and s.customer.abandon_probability == 0.5
-    assert s.tier("web").async_processing == AsyncSpec(math.inf, 7200.0)
+    assert s.tier("payment").async_processing == AsyncSpec(math.inf, 7200.0)
     assert s.tier("web").queue_limit == math.inf and s.tier("web").concurrency == 8.0
     assert s.description == "plain words" and s.name == "quoted"
     assert s.tier("web").mtbf == LogNormal(1200.0, 1.5)
@@ -493,6 +493,7 @@ def test_redundancy_below_min_healthy_is_a_validation_error(tmp_path: Path) -> N
     ("tiers.web.failover_delay", "-1s", "tiers.web.failover_delay", ["a duration >= 0"]),
     ("tiers.web.unhealthy_threshold", 2, "tiers.web.unhealthy_threshold", ["only allowed together with"]),
     ("tiers.web.async_max_delay", "1h", "tiers.web.async_max_delay", ["only allowed with async = true"]),
+    ("tiers.web.async", True, "tiers.web.async", ["only the last tier of path.tiers can be asynchronous"]),
     ("tiers.web.zones", ["eu"], "tiers.web.zones",
      ["'eu' is not defined under [zones]", "defined zones: none"]),
     ("tiers.web.circuit_breaker", {"failure_rate_threshold": 0},

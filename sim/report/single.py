@@ -13,10 +13,11 @@ from matplotlib.figure import Figure
 
 from sim.report import style
 from sim.report.collect import RUN_KIND
-from sim.report.compare import StoredRun, summary_table
+from sim.report.comparison import StoredRun, summary_table
 from sim.report.document import Document, FigureRef, Paragraph
-from sim.report.figures import BarPanel, Estimate, bar_figure, timeline_figure
+from sim.report.figures import BarPanel, Estimate, bar_figure
 from sim.report.output import ReportError, ReportFiles, read_json, write_report
+from sim.report.timeline_plot import timeline_figure
 
 
 def load_run(folder: Path) -> StoredRun:

@@ -14,6 +14,7 @@ import pytest
 from sim.experiment import run
 from sim.io import jsonable
 from sim.report import compare as C
+from sim.report import comparison as N
 from sim.report.collect import representative_replication
 from sim.scenario import load_scenario
 from sim.stats import paired_difference, significant
@@ -71,7 +72,7 @@ def test_common_random_numbers_give_every_scenario_the_same_customers(comparison
 
 
 def test_summary_numbers_equal_the_json(comparison_dir: Path) -> None:
-    _, runs = C.load_comparison(comparison_dir)
+    _, runs = N.load_comparison(comparison_dir)
     md = (comparison_dir / "report.md").read_text()
     html = (comparison_dir / "report.html").read_text()
     for run_ in runs:
@@ -81,12 +82,12 @@ def test_summary_numbers_equal_the_json(comparison_dir: Path) -> None:
             assert _same(e.mean, _nan(s["mean"])) and _same(e.low, _nan(s["ci_low"])) \
                 and _same(e.high, _nan(s["ci_high"])), (run_.label, metric)
     # every table row, as written in report.md, is the formatted stored value
-    table = C.summary_table(runs)
+    table = N.summary_table(runs)
     for row in table.rows:
-        metric = next(m for m in C.table_metrics(runs) if C.row_label(m) == row[0])
+        metric = next(m for m in N.table_metrics(runs) if N.row_label(m) == row[0])
         for run_, cell in zip(runs, row[1:], strict=True):
-            assert cell == C.table_cell(metric, run_)
-            assert cell.startswith(C.cell_text(metric, run_.estimate(metric), run_.currency))
+            assert cell == N.table_cell(metric, run_)
+            assert cell.startswith(N.cell_text(metric, run_.estimate(metric), run_.currency))
             if cell.endswith(" replications]"):  # how many replications had a value, from the JSON
                 n = _json(comparison_dir / "results" / f"{run_.label}.json")["metrics"][metric]["n"]
                 assert cell.endswith(f"[{n} of {REPLICATIONS} replications]")
@@ -98,15 +99,15 @@ def test_summary_numbers_equal_the_json(comparison_dir: Path) -> None:
 
 
 def test_nines_are_derived_from_availability(comparison_dir: Path) -> None:
-    _, runs = C.load_comparison(comparison_dir)
+    _, runs = N.load_comparison(comparison_dir)
     a = runs[0].estimate("availability")
     n = runs[0].estimate("availability_nines")
     assert n.mean == pytest.approx(-math.log10(1 - a.mean))
 
 
 def test_paired_differences_are_recomputed_from_per_replication_values(comparison_dir: Path) -> None:
-    _, runs = C.load_comparison(comparison_dir)
-    rows = C.paired_rows(runs)
+    _, runs = N.load_comparison(comparison_dir)
+    rows = N.paired_rows(runs)
     base = _json(comparison_dir / "results" / "r1.json")["per_replication"]
     md = (comparison_dir / "report.md").read_text()
     assert {r.label for r in rows} == {"r2", "r3"}
@@ -128,8 +129,8 @@ def test_paired_differences_are_recomputed_from_per_replication_values(compariso
 
 def test_more_replicas_lose_fewer_checkouts_significantly(comparison_dir: Path) -> None:
     """The tiny scenario's single replicas fail often: two per tier is clearly better (sanity)."""
-    _, runs = C.load_comparison(comparison_dir)
-    lost = next(r for r in C.paired_rows(runs) if r.label == "r2" and r.metric == "lost_checkouts")
+    _, runs = N.load_comparison(comparison_dir)
+    lost = next(r for r in N.paired_rows(runs) if r.label == "r2" and r.metric == "lost_checkouts")
     assert lost.diff.mean < 0 and lost.significant
 
 
@@ -186,7 +187,7 @@ def test_figures_are_valid_images_with_labelled_axes(comparison_dir: Path, stem:
 
 
 def test_figure_objects_have_titles_labels_and_legends(comparison_dir: Path) -> None:
-    manifest, runs = C.load_comparison(comparison_dir)
+    manifest, runs = N.load_comparison(comparison_dir)
     _, figures = C.comparison_document(manifest, runs)
     for stem, fig in figures.items():
         assert fig.get_suptitle(), stem
@@ -221,7 +222,20 @@ def test_not_a_comparison_folder(tmp_path: Path) -> None:
     from sim.report.output import ReportError
 
     with pytest.raises(ReportError, match="missing"):
-        C.load_comparison(tmp_path)
+        N.load_comparison(tmp_path)
     (tmp_path / "manifest.json").write_text('{"kind": "something else"}')
     with pytest.raises(ReportError, match="not a comparison folder"):
-        C.load_comparison(tmp_path)
+        N.load_comparison(tmp_path)
+
+
+def test_committed_example_report_is_what_its_json_draws(tmp_path: Path) -> None:
+    """docs/example-report/report.md is exactly what `sim report` draws from the JSON beside it."""
+    example = Path(__file__).resolve().parents[2] / "docs" / "example-report"
+    if not (example / "manifest.json").is_file():
+        pytest.skip("no committed example report")
+    copy = tmp_path / "example"
+    shutil.copytree(example, copy)
+    C.build_compare_report(copy, dpi=100)
+    assert (copy / "report.md").read_text() == (example / "report.md").read_text()
+    for png in (example / "figures").glob("*.png"):
+        assert png.stat().st_size < 150_000, f"{png.name}: keep the committed example's PNGs small"

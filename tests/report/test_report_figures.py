@@ -13,6 +13,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from sim.report import figures as F
 from sim.report import style
+from sim.report import sweep_figures as SF
+from sim.report import timeline_plot as T
 
 from .helpers import figure_pair
 
@@ -46,7 +48,7 @@ def test_figures_use_the_agg_canvas() -> None:
 
 
 def test_timeline_figure_labels_windows_and_legend() -> None:
-    fig = F.timeline_figure(_timeline(), "demo timeline", horizon_s=3600.0)
+    fig = T.timeline_figure(_timeline(), "demo timeline", horizon_s=3600.0)
     labels = _labels(fig)
     assert [y for _, _, y in labels] == ["success rate (%)", "lost (checkouts/min)", "p95 latency (s)",
                                          "healthy replicas"]
@@ -64,7 +66,7 @@ def test_timeline_figure_labels_windows_and_legend() -> None:
 
 def test_timeline_time_axis_in_hours_for_long_horizons() -> None:
     tl = _timeline()
-    fig = F.timeline_figure(tl, "t", horizon_s=2 * 86400.0)
+    fig = T.timeline_figure(tl, "t", horizon_s=2 * 86400.0)
     assert fig.axes[3].get_xlabel() == "time (h)"
 
 
@@ -108,9 +110,9 @@ def test_ecdf_steps_reach_one_and_name_empty_series() -> None:
 
 
 def test_lines_figure_bands_and_legend() -> None:
-    lines = [F.Line("1", (1.0, 2.0, 3.0), tuple(F.Estimate(m, m - 1, m + 1) for m in (5.0, 3.0, 1.0))),
-             F.Line("2", (1.0, 2.0, 3.0), tuple(F.Estimate(m) for m in (4.0, 2.0, 0.5)))]
-    fig = F.lines_figure("t", [("Lost checkouts", "tiers.web.replicas", "Lost checkouts per replication",
+    lines = [SF.Line("1", (1.0, 2.0, 3.0), tuple(F.Estimate(m, m - 1, m + 1) for m in (5.0, 3.0, 1.0))),
+             SF.Line("2", (1.0, 2.0, 3.0), tuple(F.Estimate(m) for m in (4.0, 2.0, 0.5)))]
+    fig = SF.lines_figure("t", [("Lost checkouts", "tiers.web.replicas", "Lost checkouts per replication",
                                 lines)], legend_title="tiers.payment.replicas")
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 2
@@ -120,19 +122,19 @@ def test_lines_figure_bands_and_legend() -> None:
 
 def test_heatmap_annotates_every_cell() -> None:
     m = np.array([[1.0, 2.0], [3.0, math.nan]])
-    fig = F.heatmap_figure("h", "x key", "y key", [1, 2], [10, 20], m, "lost", [["1", "2"], ["3", ""]])
+    fig = SF.heatmap_figure("h", "x key", "y key", [1, 2], [10, 20], m, "lost", [["1", "2"], ["3", ""]])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["1", "2", "3", ""]
     assert fig.axes[1].get_ylabel() == "lost"  # the colour bar
 
 
 def test_pareto_front_and_frontier_highlight() -> None:
-    pts = [F.FrontierPoint("0", F.Estimate(1.0), F.Estimate(100.0), False),
-           F.FrontierPoint("1", F.Estimate(2.0), F.Estimate(10.0), True),
-           F.FrontierPoint("2", F.Estimate(3.0), F.Estimate(50.0), True),  # dominated by 1
-           F.FrontierPoint("3", F.Estimate(4.0), F.Estimate(1.0), True)]
-    assert F.pareto_front(pts) == [0, 1, 3]
-    fig = F.frontier_figure("f", "infrastructure cost (USD per replication)",
+    pts = [SF.FrontierPoint("0", F.Estimate(1.0), F.Estimate(100.0), False),
+           SF.FrontierPoint("1", F.Estimate(2.0), F.Estimate(10.0), True),
+           SF.FrontierPoint("2", F.Estimate(3.0), F.Estimate(50.0), True),  # dominated by 1
+           SF.FrontierPoint("3", F.Estimate(4.0), F.Estimate(1.0), True)]
+    assert SF.pareto_front(pts) == [0, 1, 3]
+    fig = SF.frontier_figure("f", "infrastructure cost (USD per replication)",
                             "lost revenue (USD per replication)", pts, 1, "lost_fraction<0.001")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "cheapest meeting the objective: point 1" in legend
@@ -147,8 +149,8 @@ def test_describe_axes_skips_unlabelled_axes() -> None:
 
 
 def test_palette_colours_are_used_in_order() -> None:
-    lines = [F.Line(str(i), (0.0, 1.0), (F.Estimate(1.0), F.Estimate(2.0))) for i in range(3)]
-    fig = F.lines_figure("t", [("a", "x", "y", lines)])
+    lines = [SF.Line(str(i), (0.0, 1.0), (F.Estimate(1.0), F.Estimate(2.0))) for i in range(3)]
+    fig = SF.lines_figure("t", [("a", "x", "y", lines)])
     colours = [line.get_color() for line in fig.axes[0].get_lines()]
     assert colours == [style.colour(0), style.colour(1), style.colour(2)]
 

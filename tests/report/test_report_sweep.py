@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.report import sweep_data as D
 from sim.report import sweep_report as S
 from sim.report.output import ReportError
 
@@ -30,7 +31,7 @@ def _same(a: float, b: float) -> bool:
 
 
 def test_loaded_numbers_equal_summary_csv(sweep_dir: Path) -> None:
-    data = S.load_sweep(sweep_dir)
+    data = D.load_sweep(sweep_dir)
     rows = _csv_rows(sweep_dir / "summary.csv")
     assert data.keys == ("tiers.payment.replicas", "tiers.web.replicas")
     assert len(data.points) == len(rows) == 6
@@ -48,14 +49,14 @@ def test_loaded_numbers_equal_summary_csv(sweep_dir: Path) -> None:
 def test_summary_csv_means_are_the_results_csv_means(sweep_dir: Path) -> None:
     """The sweep's own summary is the mean of its tidy table (so the report's source is consistent)."""
     results = _csv_rows(sweep_dir / "results.csv")
-    data = S.load_sweep(sweep_dir)
+    data = D.load_sweep(sweep_dir)
     for point in data.points:
         values = [_num(r["lost_checkouts"]) for r in results if int(r["point"]) == point.index]
         assert point.metrics["lost_checkouts"].mean == pytest.approx(np.mean(values))
 
 
 def test_lines_are_the_point_means(sweep_dir: Path) -> None:
-    data = S.load_sweep(sweep_dir)
+    data = D.load_sweep(sweep_dir)
     lines, group, note = S.metric_lines(data, "lost_checkouts", "tiers.payment.replicas")
     assert group == "tiers.web.replicas" and note == ""
     assert [line.label for line in lines] == ["1", "2"]
@@ -68,7 +69,7 @@ def test_lines_are_the_point_means(sweep_dir: Path) -> None:
 
 
 def test_heatmap_cells_are_the_point_means(sweep_dir: Path) -> None:
-    data = S.load_sweep(sweep_dir)
+    data = D.load_sweep(sweep_dir)
     fig = S.heatmap(data, "lost_checkouts", "tiers.payment.replicas", "tiers.web.replicas")
     image = np.ma.filled(fig.axes[0].images[0].get_array(), np.nan)
     for p in data.points:
@@ -96,26 +97,26 @@ def test_report_files_and_labels(sweep_dir: Path, tmp_path: Path) -> None:
 
 
 def test_cheapest_point_meeting_the_objective(sweep_dir: Path) -> None:
-    data = S.load_sweep(sweep_dir)
-    objective = S.parse_objective("lost_fraction<0.5", data.metrics)
-    chosen = S.cheapest_meeting(data, objective)
+    data = D.load_sweep(sweep_dir)
+    objective = D.parse_objective("lost_fraction<0.5", data.metrics)
+    chosen = D.cheapest_meeting(data, objective)
     ok = [p for p in data.points if p.metrics["lost_fraction"].mean < 0.5]
     assert chosen is not None
     cheapest = min(p.metrics["infrastructure_cost"].mean for p in ok)
     assert chosen.metrics["infrastructure_cost"].mean == cheapest
-    assert S.cheapest_meeting(data, S.parse_objective("lost_fraction<0")) is None
+    assert D.cheapest_meeting(data, D.parse_objective("lost_fraction<0")) is None
 
 
 def test_parse_objective() -> None:
-    conds = S.parse_objective("lost_fraction<0.001 and latency_p95_s<=2s, availability>0.999")
+    conds = D.parse_objective("lost_fraction<0.001 and latency_p95_s<=2s, availability>0.999")
     assert [(c.metric, c.op, c.value) for c in conds] == [
         ("lost_fraction", "<", 0.001), ("latency_p95_s", "<=", 2.0), ("availability", ">", 0.999)]
-    assert [(c.value) for c in S.parse_objective("mean_recovery_time_s<5m")] == [300.0]
+    assert [(c.value) for c in D.parse_objective("mean_recovery_time_s<5m")] == [300.0]
     for bad in ("", "lost_fraction", "lost_fraction=1", "lost_fraction<abc", "lost_checkouts<5m"):
         with pytest.raises(ReportError, match="--objective"):
-            S.parse_objective(bad)
+            D.parse_objective(bad)
     with pytest.raises(ReportError, match="unknown metric"):
-        S.parse_objective("lost<1", ["lost_fraction"])
+        D.parse_objective("lost<1", ["lost_fraction"])
 
 
 # -- a synthetic folder in the format of sim/sweeps.py: a duration key, a sampled design -------
@@ -152,14 +153,14 @@ def test_duration_keys_are_drawn_in_minutes(tmp_path: Path) -> None:
                          {"lost_checkouts": lost, "lost_fraction": [x / 1e4 for x in lost],
                           "lost_revenue": [x * 50 for x in lost],
                           "infrastructure_cost": [1.0, 2.0] * 3, "mean_recovery_time_s": [math.nan] * 6})
-    data = S.load_sweep(folder)
-    axis = S.key_axis(data, "tiers.payment.mttr")
+    data = D.load_sweep(folder)
+    axis = D.key_axis(data, "tiers.payment.mttr")
     assert axis.label == "tiers.payment.mttr (min)"
-    assert [axis.position(v) for v in S.distinct(data, "tiers.payment.mttr")] == [10.0, 30.0, 60.0]
+    assert [axis.position(v) for v in D.distinct(data, "tiers.payment.mttr")] == [10.0, 30.0, 60.0]
     fig = S.key_figure(data, "tiers.payment.mttr", ["lost_checkouts"])
     assert fig.axes[0].get_xlabel() == "tiers.payment.mttr (min)"
     # the cheapest point losing at most 0.3%: one replica at 10 or 30 minutes MTTR; 10m is first
-    chosen = S.cheapest_meeting(data, S.parse_objective("lost_fraction<0.031"))
+    chosen = D.cheapest_meeting(data, D.parse_objective("lost_fraction<0.031"))
     assert chosen is not None and chosen.values == {"tiers.payment.mttr": "10m", "tiers.payment.replicas": 1}
     _, figures = S.sweep_document(data, "lost_fraction<0.031")
     assert "metrics-vs-tiers_payment_mttr" in figures and "heatmap-lost_checkouts" in figures
@@ -178,7 +179,7 @@ def test_sampled_design_draws_points_and_no_heatmap(tmp_path: Path) -> None:
                          {"lost_checkouts": [float(r * 10) for r in rates], "lost_fraction": [0.01] * 8,
                           "lost_revenue": [float(r * 100) for r in rates],
                           "infrastructure_cost": [1.0, 2.0] * 4})
-    data = S.load_sweep(folder)
+    data = D.load_sweep(folder)
     assert not data.factorial
     doc, figures = S.sweep_document(data, "lost_fraction<0.001")
     assert not any(stem.startswith("heatmap") for stem in figures)
@@ -192,4 +193,4 @@ def test_unfinished_sweep_is_reported(tmp_path: Path, sweep_dir: Path) -> None:
     folder.mkdir()
     (folder / "manifest.json").write_text((sweep_dir / "manifest.json").read_text())
     with pytest.raises(ReportError, match="has not finished"):
-        S.load_sweep(folder)
+        D.load_sweep(folder)

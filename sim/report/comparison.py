@@ -1,0 +1,268 @@
+"""The numbers of a comparison, read from its folder: each scenario's stored result, the summary
+table's cells and the paired differences against the baseline (common random numbers)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.report import style
+from sim.report.collect import COMPARISON_KIND
+from sim.report.document import Table
+from sim.report.figures import Estimate
+from sim.report.output import ReportError, num, read_json
+from sim.stats import Summary, paired_difference, significant
+
+#: Rows of the summary table, in order ("availability_nines" is derived from "availability";
+#: per-tier availabilities are inserted after it).
+TABLE_METRICS: tuple[str, ...] = (
+    "attempted_checkouts", "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction",
+    "mean_extra_delay_s", "availability", "availability_nines", "outage_count", "mean_recovery_time_s",
+    "mean_service_recovery_time_s", "latency_p95_s", "retry_load_factor", "lost_revenue",
+    "infrastructure_cost",
+)
+#: Metrics compared pairwise against the baseline.
+PAIRED_METRICS: tuple[str, ...] = (
+    "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction", "availability",
+    "outage_count", "mean_recovery_time_s", "mean_service_recovery_time_s", "latency_p95_s",
+    "lost_revenue", "infrastructure_cost",
+)
+LOWER_IS_BETTER = frozenset({
+    "lost_checkouts", "lost_fraction", "outage_count", "mean_recovery_time_s", "mean_service_recovery_time_s",
+    "latency_p95_s", "lost_revenue", "infrastructure_cost", "mean_extra_delay_s",
+})
+HIGHER_IS_BETTER = frozenset({"completed_checkouts", "availability"})
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One scenario of a comparison as stored: its ``sim run --json`` result and timeline record."""
+
+    label: str
+    result: dict
+    timeline_record: dict | None
+
+    def estimate(self, metric: str) -> Estimate:
+        """Mean and CI of a metric exactly as stored (NaN when the scenario lacks the metric)."""
+        if metric == "availability_nines":
+            a = self.estimate("availability")
+            return Estimate(style.nines(a.mean), style.nines(a.low), style.nines(a.high))
+        return Estimate.from_dict(self.result["metrics"].get(metric))
+
+    def n(self, metric: str) -> int:
+        """Replications with a value of the metric (e.g. recovery times need an outage)."""
+        return int((self.result["metrics"].get(metric) or {}).get("n") or 0)
+
+    def values(self, metric: str) -> list[float]:
+        """Per-replication values, in replication order."""
+        return [num(r.get(metric)) for r in self.result["per_replication"]]
+
+    def has(self, metric: str) -> bool:
+        return metric == "availability_nines" or metric in self.result["metrics"]
+
+    @property
+    def currency(self) -> str:
+        return self.result["scenario"].get("costs", {}).get("currency", "")
+
+    @property
+    def horizon_s(self) -> float:
+        return float(self.result["scenario"]["scenario"]["horizon"])
+
+    @property
+    def warmup_s(self) -> float:
+        return float(self.result["scenario"]["scenario"].get("warmup", 0.0))
+
+    def outage_lengths_s(self) -> list[float]:
+        """Length of every path outage that started in the measured window, over all replications."""
+        if not self.timeline_record:
+            return []
+        return [e - s for w in self.timeline_record["windows"] for s, e in w["path_down"]]
+
+
+def load_comparison(folder: Path) -> tuple[dict, list[StoredRun]]:
+    """The manifest and the stored runs of a comparison folder, baseline first."""
+    folder = Path(folder)
+    manifest = read_json(folder / "manifest.json")
+    if manifest.get("kind") != COMPARISON_KIND:
+        raise ReportError(f"{folder / 'manifest.json'}: not a comparison folder "
+                          f"(kind {manifest.get('kind')!r})")
+    runs = []
+    for entry in manifest["scenarios"]:
+        result = read_json(folder / entry["result"])
+        timeline = read_json(folder / entry["timeline"]) if entry.get("timeline") else None
+        runs.append(StoredRun(entry["label"], result, timeline))
+    if not runs:
+        raise ReportError(f"{folder / 'manifest.json'}: no scenarios")
+    return manifest, runs
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers.
+
+
+def table_metrics(runs: Sequence[StoredRun]) -> list[str]:
+    """Summary-table rows present in at least one run, per-tier availabilities after "nines"."""
+    tiers: list[str] = []
+    for run in runs:
+        tiers += [m for m in run.result["metrics"] if m.startswith("availability_") and m not in tiers]
+    rows = []
+    for m in TABLE_METRICS:
+        if any(r.has(m) for r in runs):
+            rows.append(m)
+        if m == "availability_nines":
+            rows += tiers
+    return rows
+
+
+def cell_text(metric: str, e: Estimate, currency: str = "") -> str:
+    """``mean (low – high)``, written in the metric's unit."""
+    if metric == "availability_nines":
+        if math.isnan(e.low) or e.low == e.high:
+            return style.nines_text(e.mean)
+        low, high = (style.nines_text(x).removesuffix(" (no downtime)") for x in (e.low, e.high))
+        return f"{style.nines_text(e.mean)} ({low} – {high})"
+    ms = style.metric_style(metric)
+    low, high = ms.text(e.low, currency), ms.text(e.high, currency)
+    if math.isnan(e.low) or math.isnan(e.high) or low == high:  # no interval, or none worth showing
+        return ms.text(e.mean, currency)
+    return f"{ms.text(e.mean, currency)} ({low} – {high})"
+
+
+def row_label(metric: str) -> str:
+    if metric == "availability_nines":
+        return "Availability in nines, −log10(1 − A)"
+    ms = style.metric_style(metric)
+    unit = "" if ms.kind in ("fraction", "seconds", "money") else ms.unit
+    return f"{ms.label} ({unit})" if unit and unit != "checkouts" else ms.label
+
+
+def summary_table(runs: Sequence[StoredRun]) -> Table:
+    """Metrics (rows) × scenarios (columns): mean with 95% CI, exactly the stored values."""
+    rows = []
+    for m in table_metrics(runs):
+        rows.append((row_label(m), *(table_cell(m, r) for r in runs)))
+    return Table(("metric", *(r.label for r in runs)), tuple(rows),
+                 "Mean per replication (95% confidence interval)")
+
+
+def table_cell(metric: str, run: StoredRun) -> str:
+    """The cell, plus how many replications had a value when not all did (recovery times)."""
+    if not run.has(metric):
+        return "–"
+    text = cell_text(metric, run.estimate(metric), run.currency)
+    n, reps = run.n(metric), int(run.result["replications"])
+    if metric in run.result["metrics"] and 0 < n < reps:
+        text += f" [{n} of {reps} replications]"
+    return text
+
+
+@dataclass(frozen=True)
+class PairedRow:
+    """One metric of one scenario against the baseline, paired over common random numbers."""
+
+    label: str
+    metric: str
+    baseline_mean: float
+    mean: float
+    diff: Summary
+    significant: bool
+
+    @property
+    def relative(self) -> float:
+        """Difference relative to the baseline's mean (NaN when that is zero)."""
+        if self.baseline_mean == 0 or math.isnan(self.baseline_mean):
+            return math.nan
+        return self.diff.mean / abs(self.baseline_mean)
+
+
+def paired_rows(runs: Sequence[StoredRun]) -> list[PairedRow]:
+    """Paired differences (scenario − baseline) of :data:`PAIRED_METRICS` for every non-baseline run."""
+    base = runs[0]
+    rows = []
+    for run in runs[1:]:
+        for m in PAIRED_METRICS:
+            if not (base.has(m) and run.has(m)):
+                continue
+            a, b = run.values(m), base.values(m)
+            if len(a) != len(b):
+                raise ReportError(f"{run.label}: {len(a)} replications, baseline {len(b)}: cannot pair")
+            diff = paired_difference(a, b)
+            rows.append(PairedRow(run.label, m, base.estimate(m).mean, run.estimate(m).mean, diff,
+                                  significant(diff)))
+    return rows
+
+
+def diff_text(metric: str, x: float, currency: str = "") -> str:
+    """A difference in the metric's unit, with its sign (fractions in percentage points)."""
+    if style.is_missing(x):
+        return "–"
+    ms = style.metric_style(metric)
+    if ms.kind == "fraction":
+        text = f"{100 * x:.4f} pp" if abs(100 * x) >= 1e-3 or x == 0 else f"{100 * x:.2g} pp"
+        return style.signed(text.replace("-", "−"), x)
+    return style.signed(ms.text(x, currency), x)
+
+
+def percent_change(x: float) -> str:
+    """A relative change as a signed percentage."""
+    if style.is_missing(x):
+        return "–"
+    return style.signed(f"{100 * x:.1f}%".replace("-", "−"), x)
+
+
+def _judgement(row: PairedRow) -> str:
+    if not row.significant or row.diff.mean == 0:
+        return ""
+    better = (row.diff.mean < 0) == (row.metric in LOWER_IS_BETTER)
+    if row.metric not in LOWER_IS_BETTER | HIGHER_IS_BETTER:
+        return ""
+    return " (better)" if better else " (worse)"
+
+
+def paired_table(rows: Sequence[PairedRow], label: str, baseline: str, currency: str = "") -> Table:
+    out = []
+    for r in rows:
+        if r.label != label:
+            continue
+        d = r.diff
+        ci = "–" if math.isnan(d.ci_low) else f"{diff_text(r.metric, d.ci_low, currency)} to " \
+                                             f"{diff_text(r.metric, d.ci_high, currency)}"
+        rel = percent_change(r.relative)
+        verdict = ("yes" + _judgement(r)) if r.significant else "no"
+        ms = style.metric_style(r.metric)
+        out.append((ms.label, ms.text(r.baseline_mean, currency), ms.text(r.mean, currency),
+                    diff_text(r.metric, d.mean, currency), ci, rel, str(d.n), verdict))
+    return Table(("metric", baseline, label, "difference", "95% CI of the difference", "relative",
+                  "pairs", "significant"), tuple(out), f"{label} − {baseline}, paired by replication")
+
+
+def difference_sentences(rows: Sequence[PairedRow], label: str, baseline: str,
+                         currency: str = "") -> list[str]:
+    """Plain sentences: each significant difference, then the metrics that did not differ."""
+    sentences, same = [], []
+    for r in rows:
+        if r.label != label:
+            continue
+        name = style.metric_style(r.metric).label
+        if not r.significant:
+            if r.diff.n >= 2:
+                same.append(name.lower())
+            continue
+        direction = "higher" if r.diff.mean > 0 else "lower"
+        size = diff_text(r.metric, abs(r.diff.mean), currency).lstrip("+")
+        rel = "" if math.isnan(r.relative) else percent_change(r.relative)
+        judged = ", ".join(x for x in (rel, _judgement(r).strip(" ()")) if x)
+        judged = f" ({judged})" if judged else ""
+        ci = (f"{diff_text(r.metric, r.diff.ci_low, currency)} to "
+              f"{diff_text(r.metric, r.diff.ci_high, currency)}")
+        sentences.append(f"{name}: {size} {direction} than {baseline}{judged}; 95% CI of the "
+                         f"difference {ci}. Significant.")
+    if same:
+        sentences.append(f"No significant difference from {baseline} in: {', '.join(same)}.")
+    missing = [style.metric_style(r.metric).label.lower() for r in rows if r.label == label and r.diff.n < 2]
+    if missing:
+        sentences.append(f"Not compared (fewer than two replications where both scenarios have a value, "
+                         f"e.g. no outage and so no recovery time): {', '.join(missing)}.")
+    return sentences

@@ -1,0 +1,179 @@
+"""Figures of sweeps: metrics against a swept key with CI bands, heatmaps over two keys, and the
+cost frontier (infrastructure cost against lost revenue)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from sim.report import style
+from sim.report.figures import Estimate, error_bars, label_axes, new_figure, plain_number
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a metric against a swept key: x values with mean and CI at each."""
+
+    label: str
+    x: tuple[float, ...]
+    estimates: tuple[Estimate, ...]
+
+
+def draw_lines(ax: Axes, lines: Sequence[Line], points_only: bool = False) -> None:
+    """Mean against x with a shaded 95% CI band per line (``points_only``: error bars, no lines)."""
+    for i, line in enumerate(lines):
+        x = np.asarray(line.x, dtype=float)
+        m = np.array([e.mean for e in line.estimates], dtype=float)
+        lo = np.array([e.low for e in line.estimates], dtype=float)
+        hi = np.array([e.high for e in line.estimates], dtype=float)
+        order = np.argsort(x, kind="stable")
+        x, m, lo, hi = x[order], m[order], lo[order], hi[order]
+        if points_only:
+            err = np.array([np.where(np.isnan(lo), 0, m - lo), np.where(np.isnan(hi), 0, hi - m)])
+            ax.errorbar(x, m, yerr=np.maximum(err, 0), fmt=style.marker(i), color=style.colour(i),
+                        markersize=5, capsize=3, linewidth=1, label=line.label)
+            continue
+        ax.plot(x, m, color=style.colour(i), linestyle=style.linestyle(i), marker=style.marker(i),
+                markersize=5, linewidth=1.8, label=line.label)
+        ok = ~(np.isnan(lo) | np.isnan(hi))
+        if ok.any():
+            ax.fill_between(x[ok], lo[ok], hi[ok], color=style.colour(i), alpha=0.18, linewidth=0)
+
+
+def lines_figure(title: str, panels: Sequence[tuple[str, str, str, Sequence[Line]]], legend_title: str = "",
+                 note: str = "", points_only: bool = False,
+                 ticks: Sequence[tuple[float, str]] | None = None, ncols: int = 3) -> Figure:
+    """Panels (title, x label, y label, lines) of metrics against one key, one shared legend;
+    ``ticks`` (position, label) puts x ticks at the swept values."""
+    ncols = min(ncols, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = new_figure(4.6 * ncols, 3.5 * nrows + 0.8, nrows, ncols)
+    flat = axes.ravel()
+    for ax, (ptitle, xlabel, ylabel, lines) in zip(flat, panels, strict=False):
+        draw_lines(ax, lines, points_only)
+        label_axes(ax, ptitle, xlabel, ylabel)
+        if ticks:
+            ax.set_xticks([p for p, _ in ticks], [t for _, t in ticks])
+        ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
+    for ax in flat[len(panels):]:
+        ax.set_visible(False)
+    handles, labels = flat[0].get_legend_handles_labels()
+    if len(labels) > 1 or legend_title:
+        fig.legend(handles, labels, title=legend_title or None, loc="outside lower center",
+                   ncols=min(len(labels), 6), fontsize=style.LEGEND_SIZE + 1,
+                   title_fontsize=style.LEGEND_SIZE + 1, frameon=False)
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=style.TITLE_SIZE, fontweight="bold")
+    return fig
+
+
+def _tick(v: float) -> str:
+    return f"{v:g}" if isinstance(v, int | float) else str(v)
+
+
+def heatmap_figure(title: str, xlabel: str, ylabel: str, x_values: Sequence[float], y_values: Sequence[float],
+                   matrix: np.ndarray, colour_label: str, cell_text: Sequence[Sequence[str]],
+                   note: str = "") -> Figure:
+    """A metric's mean over a grid of two keys, each cell annotated with its value."""
+    fig, axes = new_figure(max(6.5, 1.1 * len(x_values) + 3), max(4.5, 0.7 * len(y_values) + 2.5))
+    ax = axes[0, 0]
+    data = np.ma.masked_invalid(np.asarray(matrix, dtype=float))
+    image = ax.imshow(data, cmap="cividis", aspect="auto", origin="lower")  # cividis: CVD-safe
+    ax.set_xticks(range(len(x_values)), [_tick(v) for v in x_values])
+    ax.set_yticks(range(len(y_values)), [_tick(v) for v in y_values])
+    finite = data.compressed()
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for r, row in enumerate(cell_text):
+        for c, text in enumerate(row):
+            value = data[r, c]
+            dark = np.ma.is_masked(value) or value < mid
+            ax.text(c, r, text, ha="center", va="center", fontsize=style.LEGEND_SIZE,
+                    color="white" if dark else "black")
+    label_axes(ax, title, xlabel, ylabel)
+    ax.grid(False)
+    bar = fig.colorbar(image, ax=ax)
+    bar.set_label(colour_label, fontsize=style.LABEL_SIZE)
+    if note:
+        ax.text(0.0, -0.14, note, transform=ax.transAxes, fontsize=style.LEGEND_SIZE, color="#555555",
+                va="top")
+    return fig
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    label: str
+    cost: Estimate
+    loss: Estimate
+    meets: bool
+
+
+def pareto_front(points: Sequence[FrontierPoint]) -> list[int]:
+    """Indices of points no other point beats on both mean cost and mean loss, by cost."""
+    idx = [i for i, p in enumerate(points) if not (math.isnan(p.cost.mean) or math.isnan(p.loss.mean))]
+    front = []
+    for i in idx:
+        a = points[i]
+        dominated = any(
+            (b.cost.mean <= a.cost.mean and b.loss.mean <= a.loss.mean)
+            and (b.cost.mean < a.cost.mean or b.loss.mean < a.loss.mean)
+            for j, b in ((j, points[j]) for j in idx) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: (points[i].cost.mean, points[i].loss.mean))
+
+
+def _rounded(x: float) -> float:
+    """Three significant digits: points closer than that share one label."""
+    return float(f"{x:.3g}")
+
+
+def frontier_figure(title: str, xlabel: str, ylabel: str, points: Sequence[FrontierPoint],
+                    chosen: int | None, objective: str) -> Figure:
+    """Infrastructure cost against lost revenue per point (95% CI bars), the Pareto front dashed,
+    points meeting the objective filled, the cheapest of them starred; points labelled by id."""
+    fig, axes = new_figure(9.5, 6.5)
+    ax = axes[0, 0]
+    front = pareto_front(points)
+    if len(front) > 1:
+        ax.plot([points[i].cost.mean for i in front], [points[i].loss.mean for i in front],
+                color="#777777", linestyle="--", linewidth=1.2, zorder=1,
+                label="Pareto front: no other point is cheaper and loses less")
+    for meets, colour, name in ((True, style.colour(2), f"meets {objective}"),
+                                (False, style.colour(1), f"misses {objective}")):
+        sel = [p for p in points if p.meets == meets]
+        if not sel:
+            continue
+        ax.errorbar([p.cost.mean for p in sel], [p.loss.mean for p in sel],
+                    xerr=error_bars([p.cost for p in sel]), yerr=error_bars([p.loss for p in sel]),
+                    fmt="o" if meets else "s", color=colour, markersize=7, capsize=3, linewidth=1,
+                    label=name, zorder=2, mfc=colour if meets else "white", alpha=0.9)
+    # one label per position: points with the same cost and loss share it ("3, 5")
+    spots: dict[tuple[float, float], list[str]] = {}
+    for p in points:
+        if not (math.isnan(p.cost.mean) or math.isnan(p.loss.mean)):
+            spots.setdefault((_rounded(p.cost.mean), _rounded(p.loss.mean)), []).append(p.label)
+    if len(spots) <= 60:
+        for (x, y), labels in spots.items():
+            ax.annotate(", ".join(labels), (x, y), xytext=(6, 5), textcoords="offset points",
+                        fontsize=style.LEGEND_SIZE, color="#222222")
+    if chosen is not None:
+        p = points[chosen]
+        ax.plot([p.cost.mean], [p.loss.mean], marker="*", markersize=22, color=style.colour(0),
+                markeredgecolor="black", linestyle="none", zorder=3,
+                label=f"cheapest meeting the objective: point {p.label}")
+    losses = [p.loss.mean for p in points if p.loss.mean > 0]
+    if losses and max(losses) / min(losses) > 100:  # orders of magnitude apart: keep small ones visible
+        ax.set_yscale("symlog", linthresh=10 ** math.floor(math.log10(min(losses))))
+    ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
+    ax.xaxis.set_major_formatter(FuncFormatter(plain_number))
+    label_axes(ax, title, xlabel, ylabel)
+    ax.margins(0.1)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2,
+               fontsize=style.LEGEND_SIZE + 1, frameon=False)
+    return fig
