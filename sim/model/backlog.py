@@ -22,6 +22,30 @@ from sim.spec import AsyncSpec
 RETRY_S = 5.0  # how long the background worker waits before retrying a failed order
 
 
+class Order:
+    """A checkout whose order was accepted and awaits processing; replicas serve it like a request."""
+
+    __slots__ = (
+        "accepted_at", "arrived", "attempt", "attempt_started", "deadline", "first_service", "measured",
+        "pending", "replica", "service_s", "slot", "stage", "tries",
+    )
+
+    def __init__(self, c: Customer, now: float, max_delay_s: float) -> None:
+        self.arrived = c.arrived
+        self.measured = c.measured
+        self.attempt = c.attempt  # the customer's attempts (a retried checkout is deferred anyway)
+        self.attempt_started = c.attempt_started
+        self.first_service = c.first_service
+        self.stage = len(c.first_service) - 1
+        self.accepted_at = now
+        self.deadline = now + max_delay_s
+        self.tries = 0  # sends to the tier, counting sends that found it down
+        self.pending = None
+        self.replica = None
+        self.service_s = 0.0
+        self.slot = None
+
+
 class Backlog:
     """Orders accepted but not yet processed by an asynchronous tier."""
 
@@ -33,7 +57,7 @@ class Backlog:
         self._draw_service = draw_service
         self.size = 0
         self.peak = 0
-        self._parked: deque[Customer] = deque()  # orders waiting for the tier to come back
+        self._parked: deque[Order] = deque()  # orders waiting for the tier to come back
         tier.on_pool_join = self._resume
 
     def accept(self, c: Customer) -> bool:
@@ -43,32 +67,26 @@ class Backlog:
         now = self.env.now
         self.size += 1
         self.peak = max(self.peak, self.size)
-        order = Customer(c.arrived, c.measured, 0, c.first_service)
-        order.attempt = c.attempt  # the customer's attempts (a retried checkout is deferred anyway)
-        order.attempt_started = c.attempt_started
-        order.prev_backoff = now  # reused: when the order was accepted
-        order.budget = 0  # dispatches to the tier so far
-        order.stage = len(c.first_service) - 1
-        order.deadline = now + self.spec.max_delay_s
+        order = Order(c, now, self.spec.max_delay_s)
         self.recorder.attempt_accepted(now)
         self._dispatch(order)
         return True
 
-    def _dispatch(self, order: Customer) -> None:
+    def _dispatch(self, order: Order) -> None:
         env = self.env
         if env.now >= order.deadline:
             self._cancel(order)
             return
         replica = self.tier.route()
         if replica is None:
-            order.budget += 1  # a try that found the tier down: the order will be late
+            order.tries += 1  # a try that found the tier down: the order will be late
             self._parked.append(order)
             return
-        order.budget += 1
+        order.tries += 1
         if replica.down_reasons:  # not yet detected as failed: try again shortly
             Timer(env, min(RETRY_S, order.deadline - env.now), self._retry, order)
             return
-        service_s = order.first_service[order.stage] if order.budget == 1 else self._draw_service()
+        service_s = order.first_service[order.stage] if order.tries == 1 else self._draw_service()
         replica.accept(order, service_s)
 
     def _retry(self, timer: Timer) -> None:
@@ -80,20 +98,20 @@ class Backlog:
         while parked:
             self._dispatch(parked.popleft())
 
-    def _cancel(self, order: Customer) -> None:
+    def _cancel(self, order: Order) -> None:
         self.size -= 1
         self.recorder.lost_checkout(self.env.now, order.measured)
 
     # -- called by the tier's replicas -------------------------------------------------------
-    def served(self, order: Customer) -> None:
+    def served(self, order: Order) -> None:
         order.pending = None
         self.size -= 1
-        late = order.budget > 1 or order.attempt > 1
+        late = order.tries > 1 or order.attempt > 1
         self.recorder.async_completed(
-            self.env.now, order.arrived, order.prev_backoff, order.attempt_started, late, order.measured
+            self.env.now, order.arrived, order.accepted_at, order.attempt_started, late, order.measured
         )
 
-    def attempt_failed(self, order: Customer, reason: str) -> None:
+    def attempt_failed(self, order: Order, reason: str) -> None:
         order.pending = None
         remaining = order.deadline - self.env.now
         if remaining <= 0 or math.isclose(remaining, 0.0, abs_tol=1e-9):
