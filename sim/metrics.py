@@ -213,6 +213,9 @@ class Recorder:
     def status_page_state(self, now: float, showing: bool) -> None:
         """Whether the status page shows an incident (kept only by timeline recorders)."""
 
+    def service_incident(self, start: float, end: float) -> None:
+        """A service incident that began in the window has ended (kept only by timeline recorders)."""
+
     def tier_state(self, now: float, tier: str, up: bool) -> None:
         self._set(self.tiers[tier], now, up)
 
@@ -244,6 +247,7 @@ class Recorder:
             if self.warmup_s <= self._incident_start < self.horizon_s:
                 self._service_recovery_total += now - self._incident_start
                 self._service_recovery_n += 1
+                self.service_incident(self._incident_start, now)
             self._incident_start = None
 
     @property

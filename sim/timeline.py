@@ -1,7 +1,8 @@
 """An incident timeline of one replication, at a fixed number of time buckets.
 
 For plots of an incident unfolding: attempt success rate and p95 latency per bucket, healthy
-replicas per tier, path-down and status-page windows. Memory is fixed by the number of buckets
+replicas per tier, path-down, status-page and service-incident windows (an incident runs from its
+first failed attempt until the 1-minute success rate is back to 99%). Memory is fixed by the number of buckets
 (the bucket width grows with the horizon), not by the number of customers.
 """
 
@@ -40,6 +41,7 @@ class TimelineRecorder(Recorder):
         self._healthy_area = {name: np.zeros(n) for name in tier_names}
         self.path_down: list[list[float]] = []
         self.status_page: list[list[float]] = []
+        self.service_incidents: list[list[float]] = []
 
     def _bucket(self, now: float) -> int:
         return min(int(now / self.bucket_s), self.n_buckets - 1)
@@ -103,6 +105,9 @@ class TimelineRecorder(Recorder):
         elif self.status_page and math.isnan(self.status_page[-1][1]):
             self.status_page[-1][1] = now
 
+    def service_incident(self, start: float, end: float) -> None:
+        self.service_incidents.append([start, end])
+
     def timeline(self) -> dict:
         """The timeline as JSON-able lists (call at the end of the run)."""
         self._flush()
@@ -127,6 +132,7 @@ class TimelineRecorder(Recorder):
             "healthy_replicas": {t: v.tolist() for t, v in self.healthy.items()},
             "path_down": close,
             "status_page": page,
+            "service_incidents": [list(w) for w in self.service_incidents],
         }
 
 

@@ -92,7 +92,8 @@ def timeline_record(scenario: Scenario, results: Sequence[ReplicationResult], re
         "windows": [
             {"replication": r.replication,
              "path_down": measured_windows(r.timeline["path_down"], scenario.warmup_s, scenario.horizon_s),
-             "status_page": r.timeline["status_page"]}
+             "status_page": r.timeline["status_page"],
+             "service_incidents": r.timeline.get("service_incidents", [])}
             for r in results
         ],
     }

@@ -80,6 +80,14 @@ class StoredRun:
             return []
         return [e - s for w in self.timeline_record["windows"] for s, e in w["path_down"]]
 
+    def service_incident_lengths_s(self) -> list[float] | None:
+        """Length of every service incident that began in the window, over all replications
+        (None for results stored before incidents were recorded)."""
+        windows = self.timeline_record["windows"] if self.timeline_record else []
+        if not windows or any("service_incidents" not in w for w in windows):
+            return None
+        return [e - s for w in windows for s, e in w["service_incidents"]]
+
 
 def load_comparison(folder: Path) -> tuple[dict, list[StoredRun]]:
     """The manifest and the stored runs of a comparison folder, baseline first."""

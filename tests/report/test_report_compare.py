@@ -170,7 +170,7 @@ EXPECTED_LABELS = {
     "checkouts": ["Lost checkouts per replication", "Deferred checkouts per replication"],
     "recovery_times": ["recovery time (min)"],
     "recovery_ecdf": ["outage length, path down → up (min)", "fraction of outages ≤ x",
-                      "mean service recovery time (min)"],
+                      "first failed attempt → 1-min success rate ≥ 99% (min)"],
     "costs": ["lost revenue (EUR)", "infrastructure cost (EUR)"],
     "timeline-r1": ["success rate (%)", "lost (checkouts/min)", "p95 latency (s)", "healthy replicas",
                     "time (min)"],
