@@ -17,7 +17,7 @@ def number(x: float) -> str:
     ax = abs(x)
     if ax >= 1000:
         return f"{x:,.0f}"
-    if ax >= 100:
+    if ax >= 10:
         return f"{x:.1f}"
     if ax == 0:
         return "0"
