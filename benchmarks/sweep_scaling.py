@@ -70,7 +70,7 @@ def main() -> int:
     print(f"cores available: {cores}, load average (1 min) before starting: {load:.2f}")
     if cores < 2:
         print("warning: fewer than 2 cores, the 2-worker targets cannot be met here")
-    if load > 0.5:
+    if load > 1.0:
         print("warning: the machine is busy; other processes take cores from the workers and the "
               "timings (the speed-up above all) will be off")
 
