@@ -602,7 +602,7 @@ class _Validator:
 # Overrides: dotted keys set in the raw dict, checked against the schema.
 
 
-def _override_value(text: str) -> object:
+def parse_toml_value(text: str) -> object:
     """A TOML value if ``text`` is one (``3``, ``inf``, ``true``, ``[...]``, ``{...}``), else the string."""
     try:
         parsed = tomllib.loads(f"v = {text}")
@@ -676,7 +676,7 @@ def _apply_overrides(raw: dict, overrides: Sequence[str] | Mapping[str, object],
             key, sep, value = text.partition("=")
             if not sep or not key.strip():
                 raise ScenarioError(SET_SOURCE, "", f"{text!r}: expected KEY=VALUE such as tiers.x.mttr=45m")
-            items.append((key.strip(), _override_value(value.strip())))
+            items.append((key.strip(), parse_toml_value(value.strip())))
     for key, value in items:
         if not all(key.split(".")):
             raise ScenarioError(SET_SOURCE, key, "not a dotted key such as tiers.web.replicas")
