@@ -22,7 +22,7 @@ run: $(STAMP)  ## the main job: sim run --redundancy 2 on the built-in baseline
 test: $(STAMP)  ## the whole test suite (lint, unit, validation, CLI, end-to-end)
 	bash .ci/ensure-chromium
 	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/python -m pytest -n 2 --timeout 900
+	OUTAGESIM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --timeout 900
 
 quick: $(STAMP)  ## the fast loop: everything but the slow statistical and end-to-end tests
 	$(BIN)/python -m pytest -n 2 -m "not slow"
