@@ -730,15 +730,22 @@ def load_scenario(path_or_name: str | Path | None = None,
     every tier in ``path.tiers`` before the other overrides. Raises :class:`ScenarioError`.
     """
     path, source = _locate(path_or_name)
-    try:
-        with path.open("rb") as f:
-            raw = tomllib.load(f)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(source, "", f"invalid TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(source, "", f"cannot read the file: {err}") from None
+    raw = read_toml(path, source)
     changed = _apply_overrides(raw, overrides, redundancy)
     return _Validator(raw, source, path.stem, changed).scenario()
+
+
+def read_toml(path: Path, source: str, error: type[ScenarioError] = ScenarioError,
+              what: str = "the file") -> dict:
+    """The TOML file at ``path`` as a dict; unreadable or invalid files raise ``error`` naming ``source``."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as err:
+        raise error(source, "", f"invalid TOML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise error(source, "", f"cannot read {what}: {reason}") from None
 
 
 def scenario_from_dict(raw: dict, source: str = "<dict>") -> Scenario:

@@ -7,13 +7,12 @@ a grid crossed with a sample. Sweep files let a sweep be versioned next to its s
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.scenario import ScenarioError, parse_toml_value
+from sim.scenario import ScenarioError, parse_toml_value, read_toml
 from sim.spec import Scenario
 
 SAMPLERS = ("lhs", "sobol")
@@ -182,14 +181,7 @@ def read_sweep_file(path: str | Path) -> SweepSpec:
     """
     path = Path(path)
     source = str(path)
-    try:
-        with path.open("rb") as f:
-            raw = tomllib.load(f)
-    except tomllib.TOMLDecodeError as err:
-        raise DesignError(source, "", f"invalid TOML: {err}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or err
-        raise DesignError(source, "", f"cannot read the sweep file: {reason}") from None
+    raw = read_toml(path, source, DesignError, "the sweep file")
     for section, value in raw.items():
         if section not in _FILE_SECTIONS:
             raise DesignError(source, section, f"unknown section; allowed: {', '.join(_FILE_SECTIONS)}")
