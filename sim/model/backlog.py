@@ -4,7 +4,7 @@ A tier with ``async = true`` (typically payment) does not keep the customer wait
 attempt succeeds as soon as the order is queued in the backlog. A background worker then sends
 the order to the tier's replicas like any request. While the tier has no replica to send to,
 orders wait (FIFO) and are sent when one joins the pool again; an order whose request fails
-is retried after ``RETRY_S``. An order not done within ``max_delay_s`` is cancelled (lost).
+is retried after ``RETRY_S``. An order not done within ``max_delay_s`` is cancelled (lost) then.
 A full backlog rejects the attempt (the customer sees an error and may retry).
 """
 
@@ -80,6 +80,7 @@ class Backlog:
         replica = self.tier.route()
         if replica is None:
             order.tries += 1  # a try that found the tier down: the order will be late
+            order.pending = Timer(env, order.deadline - env.now, self._expire, order)
             self._parked.append(order)
             return
         order.tries += 1
@@ -93,10 +94,21 @@ class Backlog:
         self._dispatch(timer._value)
 
     def _resume(self) -> None:
-        """A replica joined the pool: send the waiting orders (expired ones are cancelled)."""
+        """A replica joined the pool: send the waiting orders (expired ones are already gone)."""
         parked, self._parked = self._parked, deque()
         while parked:
-            self._dispatch(parked.popleft())
+            order = parked.popleft()
+            if order.pending is not None:  # its expiry timer: still waiting
+                order.pending.cancel()
+                order.pending = None
+                self._dispatch(order)
+
+    def _expire(self, timer: Timer) -> None:
+        """A waiting order reached its maximum delay: cancelled (lost) at that moment."""
+        order = timer._value
+        if order.pending is timer:
+            order.pending = None
+            self._cancel(order)
 
     def _cancel(self, order: Order) -> None:
         self.size -= 1

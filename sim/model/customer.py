@@ -22,8 +22,9 @@ from sim.model.timers import Timer
 from sim.spec import CommunicationSpec, CustomerSpec
 from sim.streams import Streams
 
-# failures that say nothing about the tier the attempt was at (they don't feed its breaker)
-_NOT_THE_TIER = frozenset({"breaker", "dependency", "backlog-full"})
+# failures that say nothing about the tier the attempt was at (they don't feed its breaker); a
+# full asynchronous backlog does: the tier could not take the order
+_NOT_THE_TIER = frozenset({"breaker", "dependency"})
 
 
 class StatusPage:
@@ -117,6 +118,8 @@ class CheckoutFlow:
         if stage == self._async_stage:
             if self.backlog.accept(c):
                 c.pending = None  # the order is queued: the customer is done waiting
+                if self._any_breaker and self._breakers[stage] is not None:
+                    self._breakers[stage].record(self.env.now, True)
             else:
                 self.attempt_failed(c, "backlog-full")
             return
