@@ -1,8 +1,8 @@
 """Scenario files: TOML in, a validated and fully resolved :class:`sim.spec.Scenario` out.
 
 This is the boundary where everything is checked, once. Each section's keys are declared in one
-schema below (a parser and a default per key); unknown keys are rejected with the allowed list,
-and every error is one line naming the file, the key, the bad value and what is allowed.
+schema (:mod:`sim.scenario_schema`: a parser and a default per key); unknown keys are rejected
+with the allowed list, and every error is one line naming the file, the key, the bad value and what is allowed.
 Overrides (``sim run --set KEY=VALUE``) are applied to the raw TOML before validation, so they
 are checked exactly like the file. ``scenarios/README.md`` documents every key.
 """
@@ -10,34 +10,49 @@ are checked exactly like the file. ``scenarios/README.md`` documents every key.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import importlib.resources
 import json
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sim.distributions import (
-    DISTRIBUTION_PARAMETERS,
     Deterministic,
-    Distribution,
-    Exponential,
-    LogNormal,
-    Uniform,
-    Weibull,
 )
-from sim.durations import format_duration, parse_duration
+from sim.durations import format_duration
+from sim.scenario_schema import (
+    BREAKER,
+    COMMUNICATION,
+    COSTS,
+    CUSTOMER,
+    DERIVED,
+    OUTAGE,
+    PATH,
+    RAMP,
+    REQUIRED,
+    REQUIRED_SECTIONS,
+    SCENARIO,
+    SCHEMA,
+    SERVICE_TIME,
+    SPIKE,
+    TIER,
+    TRAFFIC,
+    ZONE,
+    ArrayOf,
+    Invalid,
+    Key,
+    NamedTables,
+    Parser,
+    Table,
+    undefined_message,
+    unknown_key_message,
+)
 from sim.spec import (
     ALL_REPLICAS,
-    BACKOFF_POLICIES,
-    FAILURE_MODES,
-    LOAD_BALANCING,
-    MODES,
     AsyncSpec,
     CircuitBreakerSpec,
     CommunicationSpec,
@@ -93,294 +108,6 @@ def _show(value: object, limit: int = 80) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Parsers: each turns one raw TOML value into its resolved form, or says what is allowed.
-
-
-class _Invalid(Exception):
-    """A rejected value; ``subkey`` and ``value`` point inside a table value (a distribution)."""
-
-    def __init__(self, message: str, subkey: str = "", value: object = None) -> None:
-        super().__init__(message)
-        self.message, self.subkey, self.value = message, subkey, value
-
-
-@dataclass(frozen=True)
-class _Parser:
-    """``convert`` returns the resolved value; a ValueError or TypeError means "must be ``allowed``"."""
-
-    allowed: str
-    convert: Callable[[Any], Any]
-
-    def __call__(self, value: object) -> Any:
-        try:
-            return self.convert(value)
-        except (ValueError, TypeError):
-            quoted = self.allowed.startswith(("a number", "an integer")) and _numeric(value)
-            hint = " (without quotes)" if quoted else ""
-            raise _Invalid(f"must be {self.allowed}{hint}") from None
-
-
-def _numeric(value: object) -> bool:
-    """True for a string holding a number, such as "2" (a common slip: a quoted number)."""
-    try:
-        return isinstance(value, str) and math.isfinite(float(value))
-    except ValueError:
-        return False
-
-
-def _require(ok: bool, value: _T) -> _T:
-    if not ok:
-        raise ValueError(value)
-    return value
-
-
-def _real(value: object) -> float:
-    # bool is an int in Python but never a number in a scenario file
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    return float(_require(ok, value))  # type: ignore[arg-type]  # checked to be a number just above
-
-
-def _int(value: object, inf: bool = False) -> float:
-    """An integral number (2.0 is accepted as 2), or inf when ``inf`` allows "inf"."""
-    if inf and (value == "inf" or value == math.inf):
-        return math.inf
-    number = _real(value)
-    return int(_require(number.is_integer(), number))
-
-
-def _number(low: float, high: float = math.inf, *, above: bool = False, unit: str = "") -> _Parser:
-    if high == math.inf:
-        allowed = f"a number {'>' if above else '>='} {low:g}"
-    else:
-        allowed = f"a number from {low:g} to {high:g}" + (f", excluding {low:g}" if above else "")
-    allowed += f" ({unit})" if unit else ""
-
-    def convert(value: object) -> float:
-        x = _real(value)
-        return _require((x > low if above else x >= low) and x <= high, x)
-
-    return _Parser(allowed, convert)
-
-
-def _integer(low: int, *, inf: bool = False, cast: type = int) -> _Parser:
-    allowed = f"an integer >= {low}" + (' or "inf"' if inf else "")
-    return _Parser(allowed, lambda v: cast(_require(_int(v, inf) >= low, _int(v, inf))))
-
-
-def _seconds(value: object, positive: bool, inf: bool) -> float:
-    s = parse_duration(value)
-    return _require((s > 0 if positive else s >= 0) and (inf or s != math.inf), s)
-
-
-def _duration(*, positive: bool, inf: bool = False) -> _Parser:
-    allowed = ('a positive duration such as "20m" or 1200 (seconds)' if positive
-               else 'a duration >= 0 such as "5m" or 300 (seconds)') + (', or "inf"' if inf else "")
-    return _Parser(allowed, lambda v: _seconds(v, positive, inf))
-
-
-def _text(nonempty: bool = False) -> _Parser:
-    return _Parser("a non-empty string" if nonempty else "a string",
-                   lambda v: _require(isinstance(v, str) and (bool(v) or not nonempty), v))
-
-
-def _choice(options: Sequence[str]) -> _Parser:
-    return _Parser("one of " + ", ".join(f'"{o}"' for o in options), lambda v: _require(v in options, v))
-
-
-def _names(value: object) -> tuple[str, ...]:
-    ok = isinstance(value, list) and all(isinstance(n, str) for n in value) and len(set(value)) == len(value)
-    return tuple(_require(ok, value))  # type: ignore[arg-type]  # checked to be a list just above
-
-
-def _profile(value: object) -> tuple[float, ...]:
-    if value == []:
-        return ()
-    hours = tuple(_real(x) for x in value) if isinstance(value, list) else ()
-    return _require(len(hours) == 24 and min(hours) >= 0 and max(hours) > 0, hours)
-
-
-def _outage_replicas(value: object) -> int:
-    return ALL_REPLICAS if value == "all" else int(_require(_int(value) >= 1, _int(value)))
-
-
-_BOOL = _Parser("true or false", lambda v: _require(isinstance(v, bool), v))
-_NAMES = _Parser('a list of distinct names such as ["web", "payment"]', _names)
-_POS = _duration(positive=True)
-_NONNEG = _duration(positive=False)
-_PROB = _number(0, 1)
-
-_DIST_CLASSES = {"exponential": Exponential, "deterministic": Deterministic, "lognormal": LogNormal,
-                 "weibull": Weibull, "uniform": Uniform}
-_DIST_PARAMS = {  # parameter -> parser: durations, except the shape parameters cv and shape
-    "mean": _POS, "value": _NONNEG, "low": _NONNEG, "high": _POS,
-    "cv": _number(0, above=True), "shape": _number(0, above=True)}
-
-
-def _dist_table(table: dict, patience: bool) -> Distribution:
-    """A distribution from ``{ dist = NAME, PARAMETER = VALUE, ... }``."""
-    name = table.get("dist")
-    names = ", ".join(DISTRIBUTION_PARAMETERS)
-    if "dist" not in table:
-        raise _Invalid(f"a distribution table needs dist = one of {names}")
-    if name not in DISTRIBUTION_PARAMETERS:
-        raise _Invalid(f"unknown distribution; allowed: {names}", "dist", name)
-    params = DISTRIBUTION_PARAMETERS[name]
-    wrong = sorted(set(table) - {"dist", *params})
-    missing = [p for p in params if p not in table]
-    if wrong or missing:
-        problem = f"unknown {', '.join(wrong)}" if wrong else f"missing {', '.join(missing)}"
-        raise _Invalid(f'dist = "{name}" takes exactly {", ".join(params)} ({problem})')
-    values = {}
-    for p in params:
-        # a patience may be unlimited: { dist = "deterministic", value = "inf" }
-        parser = _duration(positive=False, inf=True) if patience and p == "value" else _DIST_PARAMS[p]
-        try:
-            values[p] = parser(table[p])
-        except _Invalid as err:
-            raise _Invalid(err.message, p, table[p]) from None
-    if name == "uniform" and values["low"] > values["high"]:
-        raise _Invalid("must not exceed high", "low", table["low"])
-    return _DIST_CLASSES[name](**values)
-
-
-def _is_inf(value: object) -> bool:
-    try:
-        return parse_duration(value) == math.inf
-    except ValueError:
-        return False
-
-
-def _dist(*, patience: bool = False, never: bool = False) -> _Parser:
-    """A distribution: a plain duration (an exponential mean; for a patience a fixed value) or a table.
-
-    ``never``: "inf" means the event never happens (an MTBF) and parses to None.
-    """
-    if patience:
-        allowed = ('a positive duration such as "30s" (fixed) or "inf" (unlimited), '
-                   'or a distribution table like { dist = "uniform", low = "10s", high = "60s" }')
-    else:
-        never_text = ', or "inf" (never)' if never else ""
-        allowed = ('a positive duration such as "20m" or 1200 (seconds)' + never_text
-                   + ', or a distribution table like { dist = "lognormal", mean = "20m", cv = 1.5 }')
-
-    def convert(value: object) -> Distribution | None:
-        if never and _is_inf(value):
-            return None
-        if isinstance(value, dict):
-            dist = _dist_table(value, patience)
-        else:
-            seconds = _seconds(value, positive=True, inf=patience)
-            dist = Deterministic(seconds) if patience else Exponential(seconds)
-        if patience and dist.mean <= 0:
-            raise _Invalid("a patience must be > 0")
-        return dist
-
-    return _Parser(allowed, convert)
-
-
-# ---------------------------------------------------------------------------------------------
-# The schema: every section and key with its parser and default. A default is a raw TOML value,
-# parsed like the file's; _DERIVED defaults depend on other keys (resolved by the builders).
-
-_REQUIRED = object()
-_DERIVED = object()
-
-
-@dataclass(frozen=True)
-class _Key:
-    parser: _Parser
-    default: object = _REQUIRED
-
-
-@dataclass(frozen=True)
-class _Table:
-    keys: dict[str, _Node]
-
-
-@dataclass(frozen=True)
-class _Array:
-    """An array of tables, written ``[[outages]]``."""
-
-    item: _Table
-
-
-@dataclass(frozen=True)
-class _Named:
-    """Tables named by the file, written ``[tiers.NAME]``."""
-
-    item: _Table
-    what: str
-
-
-_Node = _Key | _Table | _Array | _Named
-
-_SERVICE_TIME = _dist()
-_BREAKER = _Table({
-    "failure_rate_threshold": _Key(_number(0, 1, above=True), 0.5), "window": _Key(_POS, "10s"),
-    "min_calls": _Key(_integer(1), 10), "open_duration": _Key(_POS, "30s"),
-    "half_open_probes": _Key(_integer(1), 3)})
-_TIER = _Table({
-    "replicas": _Key(_integer(1), 1), "service_time": _Key(_SERVICE_TIME, _DERIVED),
-    "concurrency": _Key(_integer(1, inf=True, cast=float), "inf"),
-    "queue_limit": _Key(_integer(0, inf=True, cast=float), "inf"),
-    "mtbf": _Key(_dist(never=True), "inf"), "mttr": _Key(_dist(), "30m"),
-    "repair_crews": _Key(_integer(1, inf=True, cast=float), "inf"), "failover_delay": _Key(_NONNEG, 0),
-    "min_healthy": _Key(_integer(1), 1), "mode": _Key(_choice(MODES), "active-active"),
-    "load_balancing": _Key(_choice(LOAD_BALANCING), "round-robin"),
-    "health_check_interval": _Key(_POS, _DERIVED), "unhealthy_threshold": _Key(_integer(1), 1),
-    "failure_mode": _Key(_choice(FAILURE_MODES), "error"), "zones": _Key(_NAMES, []),
-    "replica_cost_per_hour": _Key(_number(0), 0.0), "async": _Key(_BOOL, False),
-    "async_queue_capacity": _Key(_integer(1, inf=True, cast=float), "inf"),
-    "async_max_delay": _Key(_POS, "2h"), "circuit_breaker": _BREAKER})
-_ZONE = _Table({"mtbf": _Key(_dist(never=True), "inf"), "mttr": _Key(_dist(), "1h")})
-_SCENARIO = _Table({
-    "name": _Key(_text(nonempty=True), _DERIVED), "description": _Key(_text(), ""),
-    "horizon": _Key(_POS, "24h"), "warmup": _Key(_NONNEG, "0s"), "replications": _Key(_integer(2), 10),
-    "seed": _Key(_integer(0), 1)})
-_SPIKE = _Table({"start": _Key(_NONNEG), "duration": _Key(_POS), "multiplier": _Key(_number(0, above=True))})
-_RAMP = _Table({"start": _Key(_NONNEG), "duration": _Key(_NONNEG),
-                "to_multiplier": _Key(_number(0, above=True))})
-_TRAFFIC = _Table({
-    "arrival_rate": _Key(_number(0, above=True, unit="customers per second")),
-    "daily_profile": _Key(_Parser("a list of exactly 24 hourly multipliers >= 0, not all zero "
-                                  "(or [] for a flat rate)", _profile), []),
-    "spikes": _Array(_SPIKE), "ramp": _RAMP})
-_CUSTOMER = _Table({
-    "max_attempts": _Key(_integer(1), 1), "retry_backoff": _Key(_dist(), "10s"),
-    "patience": _Key(_dist(patience=True), "30s"), "backoff_multiplier": _Key(_number(1), _DERIVED),
-    "backoff_cap": _Key(_duration(positive=True, inf=True), "inf"),
-    "backoff_policy": _Key(_choice(BACKOFF_POLICIES), "sampled"), "abandon_probability": _Key(_PROB, 0.0)})
-_PATH = _Table({"tiers": _Key(_NAMES), "dependencies": _Key(_NAMES, [])})
-_OUTAGE = _Table({
-    "tier": _Key(_text(nonempty=True), _DERIVED), "zone": _Key(_text(nonempty=True), _DERIVED),
-    "start": _Key(_NONNEG), "duration": _Key(_POS),
-    "replicas": _Key(_Parser('"all" or an integer >= 1', _outage_replicas), "all")})
-_COMMUNICATION = _Table({
-    "status_page": _Key(_BOOL, False), "detection_delay": _Key(_NONNEG, "5m"),
-    "return_after": _Key(_dist(), "30m"), "return_probability": _Key(_PROB, 0.5)})
-_COSTS = _Table({"order_value": _Key(_number(0), 0.0), "currency": _Key(_text(nonempty=True), "USD")})
-_SCHEMA = _Table({
-    "scenario": _SCENARIO, "traffic": _TRAFFIC, "customer": _CUSTOMER, "path": _PATH,
-    "tiers": _Named(_TIER, "tier"), "zones": _Named(_ZONE, "zone"), "outages": _Array(_OUTAGE),
-    "communication": _COMMUNICATION, "costs": _COSTS})
-_REQUIRED_SECTIONS = ("traffic", "path", "tiers")
-
-
-def _unknown(keys: Sequence[str], bad: str, label: str) -> str:
-    kind = "key" if label else "section"
-    close = difflib.get_close_matches(bad, keys, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    where = f" in {label}" if label else ""
-    return f"unknown {kind}; allowed {kind}s{where}: {', '.join(sorted(keys))}{hint}"
-
-
-def _undefined(name: str, defined: Sequence[str], what: str) -> str:
-    close = difflib.get_close_matches(name, defined, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{name!r} is not defined under [{what}s]; defined {what}s: {', '.join(defined) or 'none'}{hint}"
-
-
-# ---------------------------------------------------------------------------------------------
 # Validation: the raw dict, section by section, into the frozen spec.
 
 
@@ -390,48 +117,48 @@ class _Validator:
     def __init__(self, raw: dict, source: str, default_name: str, overridden: Mapping[str, str]) -> None:
         self.raw, self.source, self.default_name, self.overridden = raw, source, default_name, overridden
 
-    def fail(self, key: str, message: str, value: object = _REQUIRED) -> ScenarioError:
+    def fail(self, key: str, message: str, value: object = REQUIRED) -> ScenarioError:
         parts = key.split(".")
         prefixes = {".".join(parts[: i + 1]) for i in range(len(parts))}
         source = next((self.overridden[k] for k in self.overridden if k in prefixes), self.source)
-        return ScenarioError(source, key, message, None if value is _REQUIRED else _show(value))
+        return ScenarioError(source, key, message, None if value is REQUIRED else _show(value))
 
-    def table(self, raw: object, schema: _Table, where: str, label: str = "") -> dict[str, Any]:
+    def table(self, raw: object, schema: Table, where: str, label: str = "") -> dict[str, Any]:
         """The table's values with defaults filled in (sub-tables and arrays are left raw)."""
         label = label or f"[{where}]"
         if not isinstance(raw, dict):
             raise self.fail(where, f"must be a table {label} with keys {', '.join(schema.keys)}", raw)
         for key in raw:
             if key not in schema.keys:
-                raise self.fail(f"{where}.{key}", _unknown(list(schema.keys), key, label))
+                raise self.fail(f"{where}.{key}", unknown_key_message(list(schema.keys), key, label))
         out: dict[str, Any] = {}
         for key, node in schema.keys.items():
-            if not isinstance(node, _Key):
+            if not isinstance(node, Key):
                 out[key] = raw.get(key)
             elif key in raw:
                 out[key] = self.parse(node.parser, raw[key], f"{where}.{key}")
-            elif node.default is _REQUIRED:
+            elif node.default is REQUIRED:
                 raise self.fail(f"{where}.{key}", f"missing; must be {node.parser.allowed}")
             else:
-                out[key] = None if node.default is _DERIVED else node.parser(node.default)
+                out[key] = None if node.default is DERIVED else node.parser(node.default)
         return out
 
-    def parse(self, parser: _Parser, value: object, key: str) -> Any:
+    def parse(self, parser: Parser, value: object, key: str) -> Any:
         try:
             return parser(value)
-        except _Invalid as err:
+        except Invalid as err:
             if err.subkey:
                 raise self.fail(f"{key}.{err.subkey}", err.message, err.value) from None
             raise self.fail(key, err.message, value) from None
 
-    def array(self, raw: object, schema: _Table, where: str) -> list[dict[str, Any]]:
+    def array(self, raw: object, schema: Table, where: str) -> list[dict[str, Any]]:
         if raw is None:
             return []
         if not isinstance(raw, list):
             raise self.fail(where, f"must be an array of tables, written [[{where}]]", raw)
         return [self.table(item, schema, f"{where}.{i}", f"[[{where}]]") for i, item in enumerate(raw)]
 
-    def named(self, section: str, raw: object, schema: _Table, what: str) -> dict[str, dict[str, Any]]:
+    def named(self, section: str, raw: object, schema: Table, what: str) -> dict[str, dict[str, Any]]:
         """The ``[section.NAME]`` tables, parsed, in file order."""
         if not isinstance(raw, dict):
             raise self.fail(section, f"must be a table of {section}, written [{section}.NAME]", raw)
@@ -444,7 +171,7 @@ class _Validator:
                 shown: object) -> None:
         for name in names:
             if name not in defined:
-                raise self.fail(key, _undefined(name, defined, what), shown)
+                raise self.fail(key, undefined_message(name, defined, what), shown)
 
     def before_horizon(self, key: str, start_s: float, horizon_s: float, raw: object) -> None:
         if start_s >= horizon_s:
@@ -453,28 +180,28 @@ class _Validator:
     def scenario(self) -> Scenario:
         raw = self.raw
         for key in raw:
-            if key not in _SCHEMA.keys:
-                raise self.fail(key, _unknown(list(_SCHEMA.keys), key, ""))
-        for section in _REQUIRED_SECTIONS:
+            if key not in SCHEMA.keys:
+                raise self.fail(key, unknown_key_message(list(SCHEMA.keys), key, ""))
+        for section in REQUIRED_SECTIONS:
             if section not in raw:
                 raise self.fail(section, f"missing required section [{section}]")
-        sc = self.table(raw.get("scenario", {}), _SCENARIO, "scenario")
+        sc = self.table(raw.get("scenario", {}), SCENARIO, "scenario")
         horizon = sc["horizon"]
         if sc["warmup"] >= horizon:
             raise self.fail("scenario.warmup", "must be shorter than the horizon "
                             f"({format_duration(horizon)})", raw["scenario"]["warmup"])
         traffic = self.traffic(raw["traffic"], horizon)
         customer = self.customer(raw.get("customer", {}))
-        zones = self.named("zones", raw.get("zones", {}), _ZONE, "zone")
+        zones = self.named("zones", raw.get("zones", {}), ZONE, "zone")
         path, dependencies = self.path(raw["path"], raw["tiers"])
         tiers = self.tiers(raw["tiers"], path, dependencies, list(zones))
         outages = self.outages(raw.get("outages"), tiers, list(zones), horizon)
         communication = None
         if "communication" in raw:
-            c = self.table(raw["communication"], _COMMUNICATION, "communication")
+            c = self.table(raw["communication"], COMMUNICATION, "communication")
             communication = CommunicationSpec(c["status_page"], c["detection_delay"], c["return_after"],
                                               c["return_probability"])
-        costs = self.table(raw.get("costs", {}), _COSTS, "costs")
+        costs = self.table(raw.get("costs", {}), COSTS, "costs")
         return Scenario(
             name=sc["name"] or self.default_name, description=sc["description"], horizon_s=horizon,
             warmup_s=sc["warmup"], replications=sc["replications"], seed=sc["seed"], traffic=traffic,
@@ -484,19 +211,19 @@ class _Validator:
             costs=CostSpec(costs["order_value"], costs["currency"]), source=self.source)
 
     def traffic(self, raw: object, horizon: float) -> TrafficSpec:
-        t = self.table(raw, _TRAFFIC, "traffic")
+        t = self.table(raw, TRAFFIC, "traffic")
         spikes = []
-        for i, s in enumerate(self.array(t["spikes"], _SPIKE, "traffic.spikes")):
+        for i, s in enumerate(self.array(t["spikes"], SPIKE, "traffic.spikes")):
             self.before_horizon(f"traffic.spikes.{i}.start", s["start"], horizon, t["spikes"][i]["start"])
             spikes.append(SpikeSpec(s["start"], s["duration"], s["multiplier"]))
         ramp = None
         if t["ramp"] is not None:
-            r = self.table(t["ramp"], _RAMP, "traffic.ramp")
+            r = self.table(t["ramp"], RAMP, "traffic.ramp")
             ramp = RampSpec(r["start"], r["duration"], r["to_multiplier"])
         return TrafficSpec(t["arrival_rate"], t["daily_profile"], tuple(spikes), ramp)
 
     def customer(self, raw: object) -> CustomerSpec:
-        c = self.table(raw, _CUSTOMER, "customer")
+        c = self.table(raw, CUSTOMER, "customer")
         multiplier = c["backoff_multiplier"]
         if multiplier is None:  # exponential policies grow the backoff; "sampled" keeps it
             multiplier = 2.0 if c["backoff_policy"].startswith("exponential-") else 1.0
@@ -504,7 +231,7 @@ class _Validator:
                             c["backoff_cap"], c["backoff_policy"], c["abandon_probability"])
 
     def path(self, raw: object, raw_tiers: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        p = self.table(raw, _PATH, "path")
+        p = self.table(raw, PATH, "path")
         defined = list(raw_tiers) if isinstance(raw_tiers, dict) else []
         if not p["tiers"]:
             raise self.fail("path.tiers", "must list at least one tier, in the order a checkout calls them",
@@ -519,7 +246,7 @@ class _Validator:
 
     def tiers(self, raw: dict, path: tuple[str, ...], dependencies: tuple[str, ...],
               zones: list[str]) -> dict[str, TierSpec]:
-        tables = self.named("tiers", raw, _TIER, "tier")
+        tables = self.named("tiers", raw, TIER, "tier")
         for name in tables:
             if name not in path and name not in dependencies:
                 raise self.fail(f"tiers.{name}", "defined but not used: list it in path.tiers or "
@@ -538,7 +265,7 @@ class _Validator:
         if service is None:
             if not dependency:
                 raise self.fail(f"{where}.service_time", "missing (required for a tier in path.tiers); "
-                                f"must be {_SERVICE_TIME.allowed}")
+                                f"must be {SERVICE_TIME.allowed}")
             service = Deterministic(0.0)  # a dependency serves no requests of its own
         if v["min_healthy"] > v["replicas"]:
             raise self.fail(f"{where}.min_healthy", f"must be an integer from 1 to replicas "
@@ -563,7 +290,7 @@ class _Validator:
                     raise self.fail(f"{where}.{key}", "only allowed with async = true", raw[key])
         breaker = None
         if v["circuit_breaker"] is not None:
-            b = self.table(v["circuit_breaker"], _BREAKER, f"{where}.circuit_breaker")
+            b = self.table(v["circuit_breaker"], BREAKER, f"{where}.circuit_breaker")
             breaker = CircuitBreakerSpec(b["failure_rate_threshold"], b["window"], b["min_calls"],
                                          b["open_duration"], b["half_open_probes"])
         return TierSpec(
@@ -578,7 +305,7 @@ class _Validator:
     def outages(self, raw: object, tiers: dict[str, TierSpec], zones: list[str],
                 horizon: float) -> tuple[OutageSpec, ...]:
         out = []
-        for i, o in enumerate(self.array(raw, _OUTAGE, "outages")):
+        for i, o in enumerate(self.array(raw, OUTAGE, "outages")):
             where, given = f"outages.{i}", raw[i]  # type: ignore[index]  # array() checked raw is a list
             if (o["tier"] is None) == (o["zone"] is None):
                 raise self.fail(where, "give exactly one of tier or zone")
@@ -617,24 +344,24 @@ def _set(raw: dict, key: str, value: object) -> list[str]:
     Returns the tables this created on the way (errors in them are the override's).
     """
     created = []
-    node: _Table | _Named | _Array = _SCHEMA
+    node: Table | NamedTables | ArrayOf = SCHEMA
     box: Any = raw
     parts = key.split(".")
     for i, part in enumerate(parts):
         here, where = ".".join(parts[: i + 1]), ".".join(parts[:i])
         slot: str | int = part
-        if isinstance(node, _Table):
+        if isinstance(node, Table):
             if part not in node.keys:
                 label = f"[{where}]" if where else ""
-                raise ScenarioError(SET_SOURCE, here, _unknown(list(node.keys), part, label))
+                raise ScenarioError(SET_SOURCE, here, unknown_key_message(list(node.keys), part, label))
             child = node.keys[part]
-        elif isinstance(node, _Named):
+        elif isinstance(node, NamedTables):
             if part not in box:
                 defined = ", ".join(box) or "none"
                 raise ScenarioError(SET_SOURCE, here, f"no {node.what} {part!r} in the scenario (defined: "
                                     f"{defined}); new {node.what}s can only be added in a file")
             child = node.item
-        else:  # an _Array (a _Key is never descended into, see below)
+        else:  # an ArrayOf (a Key is never descended into, see below)
             if not part.isdigit() or int(part) > len(box):
                 raise ScenarioError(SET_SOURCE, here, f"expected an index from 0 to {len(box)} (to add one) "
                                     f"into [[{where}]], e.g. {where}.0.start")
@@ -646,12 +373,12 @@ def _set(raw: dict, key: str, value: object) -> list[str]:
         if i == len(parts) - 1:
             box[slot] = value
             break
-        if isinstance(child, _Key):
+        if isinstance(child, Key):
             raise ScenarioError(SET_SOURCE, key, f"{here} is a single value, not a table")
         if isinstance(box, dict) and slot not in box:
-            box[slot] = [] if isinstance(child, _Array) else {}
+            box[slot] = [] if isinstance(child, ArrayOf) else {}
             created.append(here)
-        expected = list if isinstance(child, _Array) else dict
+        expected = list if isinstance(child, ArrayOf) else dict
         if not isinstance(box[slot], expected):
             raise ScenarioError(SET_SOURCE, here, f"is {_show(box[slot])} in the scenario, not a table")
         node, box = child, box[slot]
