@@ -2,9 +2,9 @@
 
 This is the boundary where everything is checked, once. Each section's keys are declared in one
 schema (:mod:`sim.scenario_schema`: a parser and a default per key); unknown keys are rejected
-with the allowed list, and every error is one line naming the file, the key, the bad value and what is allowed.
-Overrides (``sim run --set KEY=VALUE``) are applied to the raw TOML before validation, so they
-are checked exactly like the file. ``scenarios/README.md`` documents every key.
+with the allowed list, and every error is one line naming the file, the key, the bad value and
+what is allowed. Overrides (``sim run --set KEY=VALUE``) are applied to the raw TOML before
+validation, so they are checked exactly like the file. ``scenarios/README.md`` documents every key.
 """
 
 from __future__ import annotations
