@@ -18,16 +18,10 @@ from sim.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_ex
 from sim.io import jsonable
 from sim.scenario import ScenarioError, builtin_scenarios_dir
 from sim.stats import paired_difference, summarize
-from sim.sweeps import (
-    RESULTS_LOG,
-    DesignError,
-    ResultStore,
-    SweepSpec,
-    plan_sweep,
-    read_sweep_file,
-    run_sweep,
-    summary_rows,
-)
+from sim.sweep_design import DesignError, SweepSpec, read_sweep_file
+from sim.sweep_plan import plan_sweep
+from sim.sweep_store import RESULTS_LOG, ResultStore, summary_rows
+from sim.sweeps import run_sweep
 
 # Small and quick (about 1,200 customers a replication) but with failures, so metrics vary.
 TINY = """
