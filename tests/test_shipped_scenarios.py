@@ -15,7 +15,7 @@ from sim.stats import paired_difference, summarize
 
 SHIPPED = [
     "baseline", "single-instance", "active-passive", "active-active", "active-active-3", "multi-zone",
-    "async-payment", "circuit-breaker-status-page", "peak-payment-outage",
+    "async-payment", "circuit-breaker-status-page", "peak-payment-outage", "retry-storm",
 ]
 
 
