@@ -98,7 +98,7 @@ class SerialExecutor(Executor):
         return "1 process (serial)"
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def process_context() -> multiprocessing.context.BaseContext:
     # fork is quick and safe here (workers only simulate); elsewhere the platform default
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -138,7 +138,7 @@ class ProcessExecutor(Executor):
         return f"{self.workers} local process{'es' if self.workers > 1 else ''}"
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=_context(),
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=process_context(),
                                    initializer=_init_worker, initargs=(os.getpid(),))
 
     def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Hashable, ReplicationResult]]:

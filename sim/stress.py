@@ -10,56 +10,31 @@ changes smoothly with the rate.
 from __future__ import annotations
 
 import math
-import operator
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from sim.executors import _context, available_cores
+from sim.executors import available_cores, process_context
 from sim.experiment import run_replication
 from sim.metrics import METRICS
+from sim.objective import Condition
+from sim.objective import parse_objective as _parse
 from sim.spec import Scenario
 from sim.stats import Summary, summarize
 
-_OBJECTIVE = re.compile(r"^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 DEFAULT_OBJECTIVES = ("lost_fraction<0.001", "latency_p95_s<2")
 
 
-@dataclass(frozen=True)
-class Condition:
-    """One part of an objective, e.g. ``latency_p95_s < 2``."""
-
-    metric: str
-    op: str
-    threshold: float
-
-    def met(self, metrics: dict[str, float]) -> bool:
-        value = metrics[self.metric]
-        return not math.isnan(value) and _OPS[self.op](value, self.threshold)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.threshold:g}"
-
-
 def parse_objective(texts: Sequence[str]) -> tuple[Condition, ...]:
-    """Parse ``["lost_fraction<0.001", "latency_p95_s<2"]``; ValueError names what is allowed."""
-    conditions = []
-    for text in texts:
-        match = _OBJECTIVE.match(text)
-        if not match:
-            raise ValueError(f"{text!r}: expected METRIC<VALUE (or <=, >, >=), e.g. lost_fraction<0.001")
-        metric, op, value = match.groups()
-        if metric not in METRICS and not metric.startswith("availability_"):
-            raise ValueError(f"{text!r}: unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
-        conditions.append(Condition(metric, op, float(value)))
-    return tuple(conditions)
+    """Parse ``["lost_fraction<0.001", "latency_p95_s<2"]``; ValueError names what is allowed.
+
+    Any metric of a replication may be named, per-tier ``availability_<tier>`` included.
+    """
+    conditions = _parse(texts)
+    for c in conditions:
+        if c.metric not in METRICS and not c.metric.startswith("availability_"):
+            raise ValueError(f"{str(c)!r}: unknown metric {c.metric!r}; metrics: {', '.join(METRICS)}")
+    return conditions
 
 
 @dataclass(frozen=True)
@@ -159,7 +134,7 @@ def stress(
     if workers == 1:
         found = [breaking_point(*a) for a in args]
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
             found = list(pool.map(_breaking_point, args))
     points = tuple(f[0] for f in found)
     return StressResult(

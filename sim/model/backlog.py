@@ -27,7 +27,7 @@ class Order:
 
     __slots__ = (
         "accepted_at", "arrived", "attempt", "attempt_started", "deadline", "first_service", "measured",
-        "pending", "replica", "service_s", "slot", "stage", "tries",
+        "pending", "service_s", "slot", "stage", "tries",
     )
 
     def __init__(self, c: Customer, now: float, max_delay_s: float) -> None:
@@ -41,7 +41,6 @@ class Order:
         self.deadline = now + max_delay_s
         self.tries = 0  # sends to the tier, counting sends that found it down
         self.pending = None
-        self.replica = None
         self.service_s = 0.0
         self.slot = None
 
@@ -56,7 +55,6 @@ class Backlog:
         self.recorder = recorder
         self._draw_service = draw_service
         self.size = 0
-        self.peak = 0
         self._parked: deque[Order] = deque()  # orders waiting for the tier to come back
         tier.on_pool_join = self._resume
 
@@ -66,7 +64,6 @@ class Backlog:
             return False
         now = self.env.now
         self.size += 1
-        self.peak = max(self.peak, self.size)
         order = Order(c, now, self.spec.max_delay_s)
         self.recorder.attempt_accepted(now)
         self._dispatch(order)

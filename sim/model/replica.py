@@ -66,7 +66,6 @@ class Replica:
         elif self.waiting < self.queue_limit:
             now = self.env.now
             c.service_s = service_s
-            c.replica = self
             deadline = c.deadline
             entry = Timer(self.env, deadline - now, self._renege, c) if deadline < math.inf else Ticket(c)
             c.pending = entry

@@ -18,7 +18,7 @@ class Customer:
         "measured",
         "pending",
         "prev_backoff",
-        "replica",
+
         "service_s",
         "slot",
         "stage",
@@ -34,7 +34,6 @@ class Customer:
         self.deadline = math.inf
         self.stage = 0  # index of the tier the current attempt is at
         self.pending = None  # the timer/queue entry the customer is waiting on (None: nothing)
-        self.replica = None
         self.service_s = 0.0
         self.slot = None  # service slot still held after the customer timed out in service
         self.prev_backoff = 0.0

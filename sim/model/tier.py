@@ -142,10 +142,6 @@ class Tier:
             self.available = available
             self._on_availability(self, available)
 
-    @property
-    def healthy_replicas(self) -> int:
-        return self.up_count
-
 
 def _outstanding(replica: Replica) -> float:
     return len(replica.in_service) + replica.waiting

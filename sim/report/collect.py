@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import multiprocessing
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__
-from sim.executors import available_cores
+from sim.executors import available_cores, process_context
 from sim.experiment import ReplicationResult, RunResult, run, run_replication
 from sim.io import write_json_atomic
 from sim.scenario import scenario_hash
@@ -73,9 +72,7 @@ def timeline_replications(scenario: Scenario, seed: int, replications: Sequence[
     tasks = [(scenario, seed, i) for i in indices]
     if workers == 1:
         return [_timeline_task(t) for t in tasks]
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
         return list(pool.map(_timeline_task, tasks))
 
 

@@ -6,26 +6,23 @@ from __future__ import annotations
 
 import csv
 import math
-import operator
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.durations import parse_duration
+from sim.objective import EXAMPLE, Condition
+from sim.objective import parse_objective as _parse
 from sim.report.figures import Estimate
 from sim.report.output import ReportError, read_json
 
-DEFAULT_OBJECTIVE = "lost_fraction<0.001"
+DEFAULT_OBJECTIVE = EXAMPLE
 # the last part of a dotted key that holds a duration (its values are seconds or "45m")
 DURATION_KEYS = frozenset({
     "horizon", "warmup", "mtbf", "mttr", "service_time", "failover_delay", "health_check_interval",
     "patience", "retry_backoff", "backoff_cap", "detection_delay", "return_after", "window",
     "open_duration", "async_max_delay", "start", "duration",
 })
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,48 +185,18 @@ def value_text(v: object) -> str:
 # Objectives.
 
 
-@dataclass(frozen=True)
-class Condition:
-    metric: str
-    op: str
-    value: float
-
-    def holds(self, e: Estimate) -> bool:
-        return not math.isnan(e.mean) and _OPS[self.op](e.mean, self.value)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
-
-
 def parse_objective(text: str, metrics: Sequence[str] | None = None) -> tuple[Condition, ...]:
-    """``"lost_fraction<0.001 and latency_p95_s<2"`` (also ``,`` or ``&``); durations such as ``2s``
-    are allowed for ``*_s`` metrics. Raises :class:`ReportError` naming what is wrong."""
-    parts = [p.strip() for p in re.split(r"\band\b|,|&", text) if p.strip()]
-    if not parts:
-        raise ReportError(f"--objective {text!r}: expected METRIC<VALUE, e.g. {DEFAULT_OBJECTIVE}")
-    conditions = []
-    for part in parts:
-        match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*(\S+)", part)
-        if not match:
-            raise ReportError(f"--objective {part!r}: expected METRIC<VALUE (or <=, >, >=), "
-                              f"e.g. {DEFAULT_OBJECTIVE}")
-        metric, op, raw = match.groups()
-        if metrics is not None and metric not in metrics:
-            raise ReportError(f"--objective {part!r}: unknown metric {metric!r}; "
-                              f"metrics: {', '.join(metrics)}")
-        try:
-            value = float(raw)
-        except ValueError:
-            value = _duration(raw) if metric.endswith("_s") else None
-            if value is None:
-                raise ReportError(f"--objective {part!r}: {raw!r} is not a number") from None
-        conditions.append(Condition(metric, op, value))
-    return tuple(conditions)
+    """``"lost_fraction<0.001 and latency_p95_s<2"`` (see :mod:`sim.objective`); a bad objective
+    raises :class:`ReportError` naming what is wrong."""
+    try:
+        return _parse(text, metrics)
+    except ValueError as err:
+        raise ReportError(f"--objective {err}") from None
 
 
 def meets(point: SweepPoint, objective: Sequence[Condition]) -> bool:
     """Whether the point's means satisfy every condition."""
-    return all(c.holds(point.metrics.get(c.metric, Estimate(math.nan))) for c in objective)
+    return all(c.holds(point.metrics.get(c.metric, Estimate(math.nan)).mean) for c in objective)
 
 
 def cheapest_meeting(data: SweepData, objective: Sequence[Condition],
