@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sim.spec import Scenario
+    from sim.scenario.spec import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEED_TARGET = 150_000.0  # customers per CPU-second, baseline scenario, one core

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
 
-from sim.executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, available_cores
-from sim.io import jsonable
-from sim.sweeps import SweepPlan, SweepSpec, plan_sweep, run_sweep
+from sim.experiment.executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, available_cores
+from sim.scenario.io import jsonable
+from sim.sweeps.runner import SweepPlan, SweepSpec, plan_sweep, run_sweep
 
 SPEEDUP_TARGET = 1.7
 DASK_TOLERANCE = 0.15

@@ -29,7 +29,7 @@ def __getattr__(name: str):
 
         return run
     if name == "sweep":
-        from sim.sweeps import sweep
+        from sim.sweeps.runner import sweep
 
         return sweep
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from sim.metrics import METRICS
-from sim.stats import Summary
+from sim.stats.intervals import Summary
+from sim.stats.metrics import METRICS
 
 
 def number(x: float) -> str:

@@ -14,8 +14,8 @@ from sim.cli.options import (
 )
 from sim.cli.report import plot_option, write_run_plots
 from sim.experiment import run
-from sim.io import write_json_atomic
 from sim.scenario import describe, load_scenario
+from sim.scenario.io import write_json_atomic
 
 
 @click.command("run")
@@ -61,7 +61,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
 def validate_command(replications, scale, seed, workers, only) -> None:
     """Check the simulator against analytic results (Markov availability, Erlang B/C, outage
     losses, Little's law) and print simulated vs. analytic values with a verdict."""
-    from sim.validation import CHECKS, run_checks
+    from sim.theory.validation import CHECKS, run_checks
 
     names = list(only) or [c.name for c in CHECKS]
     unknown = [n for n in names if n not in {c.name for c in CHECKS}]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from sim.cli.options import InputError, reports_input_errors, scenario_overrides
-from sim.io import write_json_atomic
 from sim.scenario import describe, load_scenario
-from sim.stress import DEFAULT_OBJECTIVES, parse_objective, stress
+from sim.scenario.io import write_json_atomic
+from sim.sweeps.stress import DEFAULT_OBJECTIVES, parse_objective, stress
 
 
 @click.command("stress")

@@ -11,9 +11,9 @@ import click
 
 from sim.cli.format import availability, number
 from sim.cli.options import InputError, collect_overrides, reports_input_errors, scenario_overrides
-from sim.executors import DASK_LOCAL, ExecutorError
+from sim.experiment.executors import DASK_LOCAL, ExecutorError
 from sim.scenario import describe
-from sim.sweeps import (
+from sim.sweeps.runner import (
     SAMPLERS,
     SweepPlan,
     SweepProgress,

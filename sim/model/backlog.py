@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from sim.metrics import Recorder
 from sim.model.state import Customer
 from sim.model.tier import Tier
 from sim.model.timers import Timer
-from sim.spec import AsyncSpec
+from sim.scenario.spec import AsyncSpec
+from sim.stats.metrics import Recorder
 
 RETRY_S = 5.0  # how long the background worker waits before retrying a failed order
 

@@ -9,7 +9,7 @@ fails it opens again.
 
 from __future__ import annotations
 
-from sim.spec import CircuitBreakerSpec
+from sim.scenario.spec import CircuitBreakerSpec
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 _BUCKETS = 10  # the sliding window is kept as this many time buckets

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import math
 
-from sim.distributions import Deterministic
-from sim.metrics import Recorder
 from sim.model.backlog import Backlog
 from sim.model.breaker import CircuitBreaker
 from sim.model.state import Customer
 from sim.model.tier import Tier
 from sim.model.timers import Timer
-from sim.spec import CommunicationSpec, CustomerSpec
-from sim.streams import Streams
+from sim.random.distributions import Deterministic
+from sim.random.streams import Streams
+from sim.scenario.spec import CommunicationSpec, CustomerSpec
+from sim.stats.metrics import Recorder
 
 # failures that say nothing about the tier the attempt was at (they don't feed its breaker); a
 # full asynchronous backlog does: the tier could not take the order

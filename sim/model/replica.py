@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
+from sim.model.state import Customer, RequestListener
 from sim.model.timers import Timer
-
-if TYPE_CHECKING:  # pragma: no cover
-    from sim.model.customer import CheckoutFlow
-    from sim.model.state import Customer
 
 
 class Ticket:
@@ -43,7 +39,7 @@ class Replica:
         self.index = index
         self.concurrency = concurrency
         self.queue_limit = queue_limit
-        self.flow: CheckoutFlow | None = None  # set when the system wires the customers in
+        self.flow: RequestListener | None = None  # set when the system wires the customers in
         self.down_reasons = 0
         self.failure_epoch = 0
         self.in_pool = True

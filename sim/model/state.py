@@ -1,8 +1,10 @@
-"""The state of one checkout in progress (kept only while it is in progress)."""
+"""The state of one checkout in progress (kept only while it is in progress), and what a replica
+tells about it."""
 
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 
 class Customer:
@@ -37,3 +39,16 @@ class Customer:
         self.service_s = 0.0
         self.slot = None  # service slot still held after the customer timed out in service
         self.prev_backoff = 0.0
+
+
+class RequestListener(Protocol):
+    """What a replica reports about the requests it holds (the customer logic implements it).
+
+    Declared here, below both, so that replicas need not import the customer logic.
+    """
+
+    def served(self, customer: Customer) -> None: ...
+
+    def timed_out(self, timer: object) -> None: ...
+
+    def attempt_failed(self, customer: Customer, reason: str) -> None: ...

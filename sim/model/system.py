@@ -7,16 +7,16 @@ import math
 
 import simpy
 
-from sim.distributions import is_never
-from sim.metrics import SUCCESS_BUCKET_S, Recorder
 from sim.model.customer import CheckoutFlow, StatusPage
 from sim.model.failures import injected_outage, replica_lifecycle, zone_lifecycle
 from sim.model.replica import Replica
 from sim.model.tier import Tier, expected_phases
 from sim.model.timers import Timer
 from sim.model.traffic import Arrivals
-from sim.spec import ALL_REPLICAS, Scenario, TierSpec
-from sim.streams import Streams
+from sim.random.distributions import is_never
+from sim.random.streams import Streams
+from sim.scenario.spec import ALL_REPLICAS, Scenario, TierSpec
+from sim.stats.metrics import SUCCESS_BUCKET_S, Recorder
 
 DRAIN_CHECK_S = 1.0  # after the horizon, how often to check whether everything has resolved
 DRAIN_LIMIT_S = 86400.0  # customers still in a checkout this long after the horizon count as lost

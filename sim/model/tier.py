@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from sim.model.replica import Replica
 from sim.model.timers import Timer
-from sim.spec import TierSpec
+from sim.scenario.spec import TierSpec
 
 
 class Tier:

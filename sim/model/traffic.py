@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sim.distributions import Exponential
 from sim.model.timers import Timer
-from sim.spec import TrafficSpec
-from sim.streams import Streams, block_sampler
+from sim.random.distributions import Exponential
+from sim.random.streams import Streams, block_sampler
+from sim.scenario.spec import TrafficSpec
 
 
 class Arrivals:

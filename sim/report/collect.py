@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__
-from sim.executors import available_cores, process_context
 from sim.experiment import ReplicationResult, RunResult, run, run_replication
-from sim.io import write_json_atomic
+from sim.experiment.executors import available_cores, process_context
 from sim.scenario import scenario_hash
-from sim.spec import Scenario
+from sim.scenario.io import write_json_atomic
+from sim.scenario.spec import Scenario
 
 COMPARISON_KIND = "outagesim-comparison"
 RUN_KIND = "outagesim-run"

@@ -13,7 +13,7 @@ from sim.report.collect import COMPARISON_KIND
 from sim.report.document import Table
 from sim.report.figures import Estimate
 from sim.report.output import ReportError, num, read_json
-from sim.stats import Summary, paired_difference, significant
+from sim.stats.intervals import Summary, paired_difference, significant
 
 #: Rows of the summary table, in order ("availability_nines" is derived from "availability";
 #: per-tier availabilities are inserted after it).

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from sim.io import write_text_atomic
 from sim.report.document import Document
 from sim.report.figures import save_figure
 from sim.report.html import render_html
 from sim.report.markdown import render_markdown
 from sim.report.style import PNG_DPI
+from sim.scenario.io import write_text_atomic
 
 
 class ReportError(ValueError):

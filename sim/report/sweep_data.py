@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.durations import parse_duration
-from sim.objective import EXAMPLE, Condition
-from sim.objective import parse_objective as _parse
 from sim.report.figures import Estimate
 from sim.report.output import ReportError, read_json
+from sim.scenario.durations import parse_duration
+from sim.stats.objective import EXAMPLE, Condition
+from sim.stats.objective import parse_objective as _parse
 
 DEFAULT_OBJECTIVE = EXAMPLE
 # the last part of a dotted key that holds a duration (its values are seconds or "45m")
@@ -186,7 +186,7 @@ def value_text(v: object) -> str:
 
 
 def parse_objective(text: str, metrics: Sequence[str] | None = None) -> tuple[Condition, ...]:
-    """``"lost_fraction<0.001 and latency_p95_s<2"`` (see :mod:`sim.objective`); a bad objective
+    """``"lost_fraction<0.001 and latency_p95_s<2"`` (see :mod:`sim.stats.objective`); a bad objective
     raises :class:`ReportError` naming what is wrong."""
     try:
         return _parse(text, metrics)

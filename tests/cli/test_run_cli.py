@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.metrics import METRICS
+from sim.stats.metrics import METRICS
 
 SHORT = ["--horizon", "2h", "--replications", "3"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim.model.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
-from sim.spec import CircuitBreakerSpec
+from sim.scenario.spec import CircuitBreakerSpec
 
 
 def make(threshold: float = 0.5, window_s: float = 10.0, min_calls: int = 4, open_s: float = 30.0,

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import simpy
 
-from sim.metrics import Recorder
 from sim.model.system import CheckoutSystem
 from sim.model.timers import Timer
+from sim.random.streams import Streams
 from sim.scenario import scenario_from_dict
-from sim.streams import Streams
+from sim.stats.metrics import Recorder
 
 ONE_S = {"dist": "deterministic", "value": "1s"}
 

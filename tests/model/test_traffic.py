@@ -10,8 +10,8 @@ import simpy
 from scipy import stats
 
 from sim.model.traffic import Arrivals
-from sim.spec import RampSpec, SpikeSpec, TrafficSpec
-from sim.streams import Streams
+from sim.random.streams import Streams
+from sim.scenario.spec import RampSpec, SpikeSpec, TrafficSpec
 
 DAILY = tuple([0.5] * 12 + [2.0] * 12)
 

@@ -73,7 +73,7 @@ def comparison_dir(tmp_path_factory: pytest.TempPathFactory, tiny_file: Path) ->
 @pytest.fixture(scope="session")
 def sweep_dir(tmp_path_factory: pytest.TempPathFactory, tiny_file: Path) -> Path:
     """A real `sim sweep` folder: a 3 × 2 grid, 3 replications, serial."""
-    from sim.sweeps import sweep
+    from sim.sweeps.runner import sweep
 
     folder = tmp_path_factory.mktemp("sweep") / "sw"
     sweep(str(tiny_file), grid={"tiers.payment.replicas": [1, 2, 3], "tiers.web.replicas": [1, 2]},

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from sim.experiment import run
-from sim.io import jsonable
 from sim.report import compare as C
 from sim.report import comparison as N
 from sim.report.collect import representative_replication
 from sim.scenario import load_scenario
-from sim.stats import paired_difference, significant
+from sim.scenario.io import jsonable
+from sim.stats.intervals import paired_difference, significant
 
 from .conftest import REPLICATIONS, SEED
 from .helpers import figure_pair
@@ -204,13 +204,14 @@ def test_report_redraws_from_the_folder_without_simulating(comparison_dir: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(comparison_dir, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
-    import sim.experiment
+    import sim.experiment.replication
+    import sim.experiment.runs
     import sim.report.collect
 
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("the report simulated")
 
-    for module, name in ((sim.experiment, "run"), (sim.experiment, "run_replication"),
+    for module, name in ((sim.experiment.runs, "run"), (sim.experiment.replication, "run_replication"),
                          (sim.report.collect, "run"), (sim.report.collect, "run_replication")):
         monkeypatch.setattr(module, name, forbidden)
     files = C.build_compare_report(copy)

@@ -119,7 +119,7 @@ def test_parse_objective() -> None:
         D.parse_objective("lost<1", ["lost_fraction"])
 
 
-# -- a synthetic folder in the format of sim/sweeps.py: a duration key, a sampled design -------
+# -- a synthetic folder in the format of sim/sweeps/store.py: a duration key, a sampled design -------
 
 
 def write_sweep(folder: Path, points: list[dict], design: dict, metrics: dict[str, list[float]]) -> Path:

@@ -1,0 +1,1 @@
+"""Randomness: named, independent random streams and the distributions drawn from them."""

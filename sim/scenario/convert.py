@@ -1,0 +1,108 @@
+"""A scenario back to its TOML-shaped dict, its content hash and its one-line description."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from sim.scenario.durations import format_duration
+from sim.scenario.spec import (
+    ALL_REPLICAS,
+    Scenario,
+    TierSpec,
+)
+
+
+def _inf(x: float) -> float | str:
+    return "inf" if math.isinf(x) else x
+
+
+def _count(x: float) -> int | str:
+    """A count the spec stores as a float (so it can be inf), written as TOML writes it."""
+    return "inf" if math.isinf(x) else int(x)
+
+
+def _tier_dict(t: TierSpec) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "replicas": t.replicas, "service_time": t.service_time.to_dict(),
+        "concurrency": _count(t.concurrency), "queue_limit": _count(t.queue_limit),
+        "mtbf": "inf" if t.mtbf is None else t.mtbf.to_dict(),
+        "mttr": t.mttr.to_dict(), "repair_crews": _count(t.repair_crews), "min_healthy": t.min_healthy,
+        "mode": t.mode, "load_balancing": t.load_balancing, "failure_mode": t.failure_mode,
+        "zones": list(t.zones), "replica_cost_per_hour": t.replica_cost_per_hour,
+        "async": t.async_processing is not None}
+    if t.health_check_interval_s is None:
+        d["failover_delay"] = t.failover_delay_s
+    else:  # the failover delay is derived from these two
+        d["health_check_interval"] = t.health_check_interval_s
+        d["unhealthy_threshold"] = t.unhealthy_threshold
+    if (a := t.async_processing) is not None:
+        d["async_queue_capacity"] = _count(a.queue_capacity)
+        d["async_max_delay"] = a.max_delay_s
+    if (b := t.circuit_breaker) is not None:
+        d["circuit_breaker"] = {"failure_rate_threshold": b.failure_rate_threshold, "window": b.window_s,
+                                "min_calls": b.min_calls, "open_duration": b.open_duration_s,
+                                "half_open_probes": b.half_open_probes}
+    return d
+
+
+def scenario_to_dict(s: Scenario) -> dict[str, Any]:
+    """The TOML-shaped, JSON-serialisable form with every key explicit (durations in seconds).
+
+    Optional parts that are absent stay absent: ``traffic.ramp``, ``[communication]``, a tier's
+    ``circuit_breaker``, and keys only allowed together with another key (``async_*`` without
+    async, ``unhealthy_threshold`` without ``health_check_interval``, ``failover_delay`` with it).
+    ``scenario_from_dict(scenario_to_dict(s))`` equals ``s`` apart from ``source``.
+    """
+    tr, c, m = s.traffic, s.customer, s.communication
+    d: dict[str, Any] = {
+        "scenario": {"name": s.name, "description": s.description, "horizon": s.horizon_s,
+                     "warmup": s.warmup_s, "replications": s.replications, "seed": s.seed},
+        "traffic": {"arrival_rate": tr.arrival_rate_per_s, "daily_profile": list(tr.daily_profile),
+                    "spikes": [{"start": x.start_s, "duration": x.duration_s, "multiplier": x.multiplier}
+                               for x in tr.spikes]},
+        "customer": {"max_attempts": c.max_attempts, "retry_backoff": c.retry_backoff.to_dict(),
+                     "patience": c.patience.to_dict(), "backoff_multiplier": c.backoff_multiplier,
+                     "backoff_cap": _inf(c.backoff_cap_s), "backoff_policy": c.backoff_policy,
+                     "abandon_probability": c.abandon_probability},
+        "path": {"tiers": list(s.path), "dependencies": list(s.dependencies)},
+        "tiers": {t.name: _tier_dict(t) for t in s.tiers},
+        "zones": {z.name: {"mtbf": "inf" if z.mtbf is None else z.mtbf.to_dict(), "mttr": z.mttr.to_dict()}
+                  for z in s.zones},
+        "outages": [{**({"tier": o.tier, "replicas": "all" if o.replicas == ALL_REPLICAS else o.replicas}
+                        if o.tier is not None else {"zone": o.zone}),
+                     "start": o.start_s, "duration": o.duration_s} for o in s.outages],
+        "costs": {"order_value": s.costs.order_value, "currency": s.costs.currency},
+    }
+    if tr.ramp is not None:
+        d["traffic"]["ramp"] = {"start": tr.ramp.start_s, "duration": tr.ramp.duration_s,
+                                "to_multiplier": tr.ramp.to_multiplier}
+    if m is not None:
+        d["communication"] = {"status_page": m.status_page, "detection_delay": m.detection_delay_s,
+                              "return_after": m.return_after.to_dict(),
+                              "return_probability": m.return_probability}
+    return d
+
+
+def scenario_hash(s: Scenario) -> str:
+    """Content identity of a scenario: 12 hex digits of sha256, independent of its ``source``."""
+    canonical = json.dumps(scenario_to_dict(s), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def describe(s: Scenario) -> str:
+    """One line: name, tiers × replicas, arrival rate, horizon, replications, then the description."""
+    modes = {t.mode for t in s.path_tiers}
+    one_mode = len(modes) == 1
+    line = " → ".join(f"{t.name}×{t.replicas}" + ("" if one_mode else f" ({t.mode})") for t in s.path_tiers)
+    parts = [line + (f" ({modes.pop()})" if one_mode else "")]
+    if s.dependencies:
+        parts[0] += " + " + ", ".join(f"{n}×{s.tier(n).replicas}" for n in s.dependencies)
+    parts += [f"{s.traffic.arrival_rate_per_s:g} customers/s", f"horizon {format_duration(s.horizon_s)}",
+              f"{s.replications} replications"]
+    if s.outages:
+        parts.append(f"{len(s.outages)} injected outage" + ("s" if len(s.outages) > 1 else ""))
+    text = f"{s.name}: " + ", ".join(parts)
+    return f"{text} — {s.description}" if s.description else text

@@ -1,0 +1,321 @@
+"""The scenario schema: every section's keys with their parsers and defaults, in one place.
+
+Parsers turn a raw TOML value into a checked value (durations in seconds, distributions as
+:mod:`sim.random.distributions` objects) or raise :class:`Invalid` with what is allowed;
+:mod:`sim.scenario` walks the schema and turns problems into errors naming file and key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sim.random.distributions import (
+    DISTRIBUTION_PARAMETERS,
+    Deterministic,
+    Distribution,
+    Exponential,
+    LogNormal,
+    Uniform,
+    Weibull,
+)
+from sim.scenario.durations import parse_duration
+from sim.scenario.spec import (
+    ALL_REPLICAS,
+    BACKOFF_POLICIES,
+    FAILURE_MODES,
+    LOAD_BALANCING,
+    MODES,
+)
+
+_T = TypeVar("_T")
+
+# ---------------------------------------------------------------------------------------------
+# Parsers: each turns one raw TOML value into its resolved form, or says what is allowed.
+
+
+class Invalid(Exception):
+    """A rejected value; ``subkey`` and ``value`` point inside a table value (a distribution)."""
+
+    def __init__(self, message: str, subkey: str = "", value: object = None) -> None:
+        super().__init__(message)
+        self.message, self.subkey, self.value = message, subkey, value
+
+
+@dataclass(frozen=True)
+class Parser:
+    """``convert`` returns the resolved value; a ValueError or TypeError means "must be ``allowed``"."""
+
+    allowed: str
+    convert: Callable[[Any], Any]
+
+    def __call__(self, value: object) -> Any:
+        try:
+            return self.convert(value)
+        except (ValueError, TypeError):
+            quoted = self.allowed.startswith(("a number", "an integer")) and _numeric(value)
+            hint = " (without quotes)" if quoted else ""
+            raise Invalid(f"must be {self.allowed}{hint}") from None
+
+
+def _numeric(value: object) -> bool:
+    """True for a string holding a number, such as "2" (a common slip: a quoted number)."""
+    try:
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
+
+
+def _require(ok: bool, value: _T) -> _T:
+    if not ok:
+        raise ValueError(value)
+    return value
+
+
+def _real(value: object) -> float:
+    # bool is an int in Python but never a number in a scenario file
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(_require(ok, value))  # type: ignore[arg-type]  # checked to be a number just above
+
+
+def _int(value: object, inf: bool = False) -> float:
+    """An integral number (2.0 is accepted as 2), or inf when ``inf`` allows "inf"."""
+    if inf and (value == "inf" or value == math.inf):
+        return math.inf
+    number = _real(value)
+    return int(_require(number.is_integer(), number))
+
+
+def _number(low: float, high: float = math.inf, *, above: bool = False, unit: str = "") -> Parser:
+    if high == math.inf:
+        allowed = f"a number {'>' if above else '>='} {low:g}"
+    else:
+        allowed = f"a number from {low:g} to {high:g}" + (f", excluding {low:g}" if above else "")
+    allowed += f" ({unit})" if unit else ""
+
+    def convert(value: object) -> float:
+        x = _real(value)
+        return _require((x > low if above else x >= low) and x <= high, x)
+
+    return Parser(allowed, convert)
+
+
+def _integer(low: int, *, inf: bool = False, cast: type = int) -> Parser:
+    allowed = f"an integer >= {low}" + (' or "inf"' if inf else "")
+    return Parser(allowed, lambda v: cast(_require(_int(v, inf) >= low, _int(v, inf))))
+
+
+def _seconds(value: object, positive: bool, inf: bool) -> float:
+    s = parse_duration(value)
+    return _require((s > 0 if positive else s >= 0) and (inf or s != math.inf), s)
+
+
+def _duration(*, positive: bool, inf: bool = False) -> Parser:
+    allowed = ('a positive duration such as "20m" or 1200 (seconds)' if positive
+               else 'a duration >= 0 such as "5m" or 300 (seconds)') + (', or "inf"' if inf else "")
+    return Parser(allowed, lambda v: _seconds(v, positive, inf))
+
+
+def _text(nonempty: bool = False) -> Parser:
+    return Parser("a non-empty string" if nonempty else "a string",
+                   lambda v: _require(isinstance(v, str) and (bool(v) or not nonempty), v))
+
+
+def _choice(options: Sequence[str]) -> Parser:
+    return Parser("one of " + ", ".join(f'"{o}"' for o in options), lambda v: _require(v in options, v))
+
+
+def _names(value: object) -> tuple[str, ...]:
+    ok = isinstance(value, list) and all(isinstance(n, str) for n in value) and len(set(value)) == len(value)
+    return tuple(_require(ok, value))  # type: ignore[arg-type]  # checked to be a list just above
+
+
+def _profile(value: object) -> tuple[float, ...]:
+    if value == []:
+        return ()
+    hours = tuple(_real(x) for x in value) if isinstance(value, list) else ()
+    return _require(len(hours) == 24 and min(hours) >= 0 and max(hours) > 0, hours)
+
+
+def _outage_replicas(value: object) -> int:
+    return ALL_REPLICAS if value == "all" else int(_require(_int(value) >= 1, _int(value)))
+
+
+_BOOL = Parser("true or false", lambda v: _require(isinstance(v, bool), v))
+_NAMES = Parser('a list of distinct names such as ["web", "payment"]', _names)
+_POS = _duration(positive=True)
+_NONNEG = _duration(positive=False)
+_PROB = _number(0, 1)
+
+_DIST_CLASSES = {"exponential": Exponential, "deterministic": Deterministic, "lognormal": LogNormal,
+                 "weibull": Weibull, "uniform": Uniform}
+_DIST_PARAMS = {  # parameter -> parser: durations, except the shape parameters cv and shape
+    "mean": _POS, "value": _NONNEG, "low": _NONNEG, "high": _POS,
+    "cv": _number(0, above=True), "shape": _number(0, above=True)}
+
+
+def _dist_table(table: dict, patience: bool) -> Distribution:
+    """A distribution from ``{ dist = NAME, PARAMETER = VALUE, ... }``."""
+    name = table.get("dist")
+    names = ", ".join(DISTRIBUTION_PARAMETERS)
+    if "dist" not in table:
+        raise Invalid(f"a distribution table needs dist = one of {names}")
+    if name not in DISTRIBUTION_PARAMETERS:
+        raise Invalid(f"unknown distribution; allowed: {names}", "dist", name)
+    params = DISTRIBUTION_PARAMETERS[name]
+    wrong = sorted(set(table) - {"dist", *params})
+    missing = [p for p in params if p not in table]
+    if wrong or missing:
+        problem = f"unknown {', '.join(wrong)}" if wrong else f"missing {', '.join(missing)}"
+        raise Invalid(f'dist = "{name}" takes exactly {", ".join(params)} ({problem})')
+    values = {}
+    for p in params:
+        # a patience may be unlimited: { dist = "deterministic", value = "inf" }
+        parser = _duration(positive=False, inf=True) if patience and p == "value" else _DIST_PARAMS[p]
+        try:
+            values[p] = parser(table[p])
+        except Invalid as err:
+            raise Invalid(err.message, p, table[p]) from None
+    if name == "uniform" and values["low"] > values["high"]:
+        raise Invalid("must not exceed high", "low", table["low"])
+    return _DIST_CLASSES[name](**values)
+
+
+def _is_inf(value: object) -> bool:
+    try:
+        return parse_duration(value) == math.inf
+    except ValueError:
+        return False
+
+
+def _dist(*, patience: bool = False, never: bool = False) -> Parser:
+    """A distribution: a plain duration (an exponential mean; for a patience a fixed value) or a table.
+
+    ``never``: "inf" means the event never happens (an MTBF) and parses to None.
+    """
+    if patience:
+        allowed = ('a positive duration such as "30s" (fixed) or "inf" (unlimited), '
+                   'or a distribution table like { dist = "uniform", low = "10s", high = "60s" }')
+    else:
+        never_text = ', or "inf" (never)' if never else ""
+        allowed = ('a positive duration such as "20m" or 1200 (seconds)' + never_text
+                   + ', or a distribution table like { dist = "lognormal", mean = "20m", cv = 1.5 }')
+
+    def convert(value: object) -> Distribution | None:
+        if never and _is_inf(value):
+            return None
+        if isinstance(value, dict):
+            dist = _dist_table(value, patience)
+        else:
+            seconds = _seconds(value, positive=True, inf=patience)
+            dist = Deterministic(seconds) if patience else Exponential(seconds)
+        if patience and dist.mean <= 0:
+            raise Invalid("a patience must be > 0")
+        return dist
+
+    return Parser(allowed, convert)
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema: every section and key with its parser and default. A default is a raw TOML value,
+# parsed like the file's; DERIVED defaults depend on other keys (resolved by the builders).
+
+REQUIRED = object()
+DERIVED = object()
+
+
+@dataclass(frozen=True)
+class Key:
+    parser: Parser
+    default: object = REQUIRED
+
+
+@dataclass(frozen=True)
+class Table:
+    keys: dict[str, _Node]
+
+
+@dataclass(frozen=True)
+class ArrayOf:
+    """An array of tables, written ``[[outages]]``."""
+
+    item: Table
+
+
+@dataclass(frozen=True)
+class NamedTables:
+    """Tables named by the file, written ``[tiers.NAME]``."""
+
+    item: Table
+    what: str
+
+
+_Node = Key | Table | ArrayOf | NamedTables
+
+SERVICE_TIME = _dist()
+BREAKER = Table({
+    "failure_rate_threshold": Key(_number(0, 1, above=True), 0.5), "window": Key(_POS, "10s"),
+    "min_calls": Key(_integer(1), 10), "open_duration": Key(_POS, "30s"),
+    "half_open_probes": Key(_integer(1), 3)})
+TIER = Table({
+    "replicas": Key(_integer(1), 1), "service_time": Key(SERVICE_TIME, DERIVED),
+    "concurrency": Key(_integer(1, inf=True, cast=float), "inf"),
+    "queue_limit": Key(_integer(0, inf=True, cast=float), "inf"),
+    "mtbf": Key(_dist(never=True), "inf"), "mttr": Key(_dist(), "30m"),
+    "repair_crews": Key(_integer(1, inf=True, cast=float), "inf"), "failover_delay": Key(_NONNEG, 0),
+    "min_healthy": Key(_integer(1), 1), "mode": Key(_choice(MODES), "active-active"),
+    "load_balancing": Key(_choice(LOAD_BALANCING), "round-robin"),
+    "health_check_interval": Key(_POS, DERIVED), "unhealthy_threshold": Key(_integer(1), 1),
+    "failure_mode": Key(_choice(FAILURE_MODES), "error"), "zones": Key(_NAMES, []),
+    "replica_cost_per_hour": Key(_number(0), 0.0), "async": Key(_BOOL, False),
+    "async_queue_capacity": Key(_integer(1, inf=True, cast=float), "inf"),
+    "async_max_delay": Key(_POS, "2h"), "circuit_breaker": BREAKER})
+ZONE = Table({"mtbf": Key(_dist(never=True), "inf"), "mttr": Key(_dist(), "1h")})
+SCENARIO = Table({
+    "name": Key(_text(nonempty=True), DERIVED), "description": Key(_text(), ""),
+    "horizon": Key(_POS, "24h"), "warmup": Key(_NONNEG, "0s"), "replications": Key(_integer(2), 10),
+    "seed": Key(_integer(0), 1)})
+SPIKE = Table({"start": Key(_NONNEG), "duration": Key(_POS), "multiplier": Key(_number(0, above=True))})
+RAMP = Table({"start": Key(_NONNEG), "duration": Key(_NONNEG),
+                "to_multiplier": Key(_number(0, above=True))})
+TRAFFIC = Table({
+    "arrival_rate": Key(_number(0, above=True, unit="customers per second")),
+    "daily_profile": Key(Parser("a list of exactly 24 hourly multipliers >= 0, not all zero "
+                                  "(or [] for a flat rate)", _profile), []),
+    "spikes": ArrayOf(SPIKE), "ramp": RAMP})
+CUSTOMER = Table({
+    "max_attempts": Key(_integer(1), 1), "retry_backoff": Key(_dist(), "10s"),
+    "patience": Key(_dist(patience=True), "30s"), "backoff_multiplier": Key(_number(1), DERIVED),
+    "backoff_cap": Key(_duration(positive=True, inf=True), "inf"),
+    "backoff_policy": Key(_choice(BACKOFF_POLICIES), "sampled"), "abandon_probability": Key(_PROB, 0.0)})
+PATH = Table({"tiers": Key(_NAMES), "dependencies": Key(_NAMES, [])})
+OUTAGE = Table({
+    "tier": Key(_text(nonempty=True), DERIVED), "zone": Key(_text(nonempty=True), DERIVED),
+    "start": Key(_NONNEG), "duration": Key(_POS),
+    "replicas": Key(Parser('"all" or an integer >= 1', _outage_replicas), "all")})
+COMMUNICATION = Table({
+    "status_page": Key(_BOOL, False), "detection_delay": Key(_NONNEG, "5m"),
+    "return_after": Key(_dist(), "30m"), "return_probability": Key(_PROB, 0.5)})
+COSTS = Table({"order_value": Key(_number(0), 0.0), "currency": Key(_text(nonempty=True), "USD")})
+SCHEMA = Table({
+    "scenario": SCENARIO, "traffic": TRAFFIC, "customer": CUSTOMER, "path": PATH,
+    "tiers": NamedTables(TIER, "tier"), "zones": NamedTables(ZONE, "zone"), "outages": ArrayOf(OUTAGE),
+    "communication": COMMUNICATION, "costs": COSTS})
+REQUIRED_SECTIONS = ("traffic", "path", "tiers")
+
+
+def unknown_key_message(keys: Sequence[str], bad: str, label: str) -> str:
+    kind = "key" if label else "section"
+    close = difflib.get_close_matches(bad, keys, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    where = f" in {label}" if label else ""
+    return f"unknown {kind}; allowed {kind}s{where}: {', '.join(sorted(keys))}{hint}"
+
+
+def undefined_message(name: str, defined: Sequence[str], what: str) -> str:
+    close = difflib.get_close_matches(name, defined, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{name!r} is not defined under [{what}s]; defined {what}s: {', '.join(defined) or 'none'}{hint}"

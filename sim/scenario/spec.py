@@ -1,0 +1,200 @@
+"""The validated, fully resolved scenario: frozen dataclasses the model reads.
+
+Everything here is already valid (see :mod:`sim.scenario` for parsing, validation and the
+scenario-file form of these objects) and carries units in its field names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sim.random.distributions import Distribution
+
+ALL_REPLICAS = -1  # an injected outage that takes down every replica of its tier
+
+MODES = ("active-active", "active-passive")
+LOAD_BALANCING = ("round-robin", "least-outstanding", "random")
+BACKOFF_POLICIES = ("sampled", "exponential-full-jitter", "exponential-equal-jitter", "decorrelated-jitter")
+FAILURE_MODES = ("error", "hang")
+
+
+@dataclass(frozen=True)
+class CircuitBreakerSpec:
+    """A breaker in front of a tier: opens when too many recent calls to the tier failed."""
+
+    failure_rate_threshold: float  # open when failures/calls over the window reaches this
+    window_s: float  # sliding window the failure rate is computed over
+    min_calls: int  # fewer calls than this in the window never open the breaker
+    open_duration_s: float  # how long calls fail fast before probing
+    half_open_probes: int  # calls let through while half-open; all must succeed to close
+
+
+@dataclass(frozen=True)
+class AsyncSpec:
+    """Asynchronous processing: the order is accepted at once and the tier's work is done later."""
+
+    queue_capacity: float  # orders waiting to be processed; a full queue rejects the attempt
+    max_delay_s: float  # an order not processed within this is cancelled (lost)
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """One tier (a service with replicas) or a shared dependency."""
+
+    name: str
+    replicas: int
+    service_time: Distribution
+    concurrency: float  # requests one replica serves at once (math.inf = no limit)
+    queue_limit: float  # requests waiting per replica beyond `concurrency` (math.inf = no limit)
+    mtbf: Distribution | None  # None: never fails
+    mttr: Distribution
+    repair_crews: float
+    failover_delay_s: float
+    min_healthy: int
+    mode: str = "active-active"
+    load_balancing: str = "round-robin"
+    health_check_interval_s: float | None = None  # with unhealthy_threshold: failover_delay derived
+    unhealthy_threshold: int = 1
+    failure_mode: str = "error"  # requests routed to a failed replica: "error" at once or "hang" to timeout
+    zones: tuple[str, ...] = ()
+    circuit_breaker: CircuitBreakerSpec | None = None
+    async_processing: AsyncSpec | None = None
+    replica_cost_per_hour: float = 0.0
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """An availability zone whose outage takes down every replica placed in it."""
+
+    name: str
+    mtbf: Distribution | None
+    mttr: Distribution
+
+
+@dataclass(frozen=True)
+class OutageSpec:
+    """An injected fault: ``replicas`` replicas of ``tier`` (or a zone) down for a window."""
+
+    tier: str | None
+    zone: str | None
+    start_s: float
+    duration_s: float
+    replicas: int  # ALL_REPLICAS for every replica
+
+
+@dataclass(frozen=True)
+class SpikeSpec:
+    """A flash sale: the arrival rate multiplied by ``multiplier`` for a window."""
+
+    start_s: float
+    duration_s: float
+    multiplier: float
+
+
+@dataclass(frozen=True)
+class RampSpec:
+    """A stress ramp: the rate multiplier grows linearly from 1 to ``to_multiplier``."""
+
+    start_s: float
+    duration_s: float
+    to_multiplier: float
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    """Customers starting a checkout: a Poisson process, optionally time-varying."""
+
+    arrival_rate_per_s: float
+    daily_profile: tuple[float, ...] = ()  # 24 hourly multipliers, repeated every day
+    spikes: tuple[SpikeSpec, ...] = ()
+    ramp: RampSpec | None = None
+
+    @property
+    def time_varying(self) -> bool:
+        return bool(self.daily_profile or self.spikes or self.ramp)
+
+    def multiplier(self, t_s: float) -> float:
+        """Rate multiplier at simulated time ``t_s``."""
+        m = 1.0
+        if self.daily_profile:
+            m *= self.daily_profile[int(t_s // 3600.0) % 24]
+        for spike in self.spikes:
+            if spike.start_s <= t_s < spike.start_s + spike.duration_s:
+                m *= spike.multiplier
+        if self.ramp is not None and t_s >= self.ramp.start_s:
+            frac = min(1.0, (t_s - self.ramp.start_s) / self.ramp.duration_s) if self.ramp.duration_s else 1.0
+            m *= 1.0 + (self.ramp.to_multiplier - 1.0) * frac
+        return m
+
+    def max_multiplier(self) -> float:
+        """An upper bound of :meth:`multiplier` over all time (for thinning)."""
+        m = max(self.daily_profile) if self.daily_profile else 1.0
+        for spike in self.spikes:
+            m *= max(1.0, spike.multiplier)
+        if self.ramp is not None:
+            m *= max(1.0, self.ramp.to_multiplier)
+        return m
+
+
+@dataclass(frozen=True)
+class CustomerSpec:
+    """How customers behave: patience per attempt, retries, backoff, giving up."""
+
+    max_attempts: int
+    retry_backoff: Distribution
+    patience: Distribution  # longest wait for one attempt (Deterministic(inf) = unlimited)
+    backoff_multiplier: float = 1.0
+    backoff_cap_s: float = math.inf
+    backoff_policy: str = "sampled"
+    abandon_probability: float = 0.0  # chance of giving up after each failed attempt
+
+
+@dataclass(frozen=True)
+class CommunicationSpec:
+    """A status page that tells customers checkout is degraded."""
+
+    status_page: bool
+    detection_delay_s: float
+    return_after: Distribution
+    return_probability: float
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    """What a lost checkout is worth."""
+
+    order_value: float = 0.0
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One architecture and its workload, fully resolved."""
+
+    name: str
+    description: str
+    horizon_s: float
+    warmup_s: float
+    replications: int
+    seed: int
+    traffic: TrafficSpec
+    customer: CustomerSpec
+    path: tuple[str, ...]
+    tiers: tuple[TierSpec, ...]  # every defined tier, path tiers and dependencies
+    dependencies: tuple[str, ...] = ()  # shared components every checkout needs (no requests served)
+    zones: tuple[ZoneSpec, ...] = ()
+    outages: tuple[OutageSpec, ...] = ()
+    communication: CommunicationSpec | None = None
+    costs: CostSpec = field(default_factory=CostSpec)
+    source: str = "<built-in>"  # file the scenario was read from (not part of its identity)
+
+    def tier(self, name: str) -> TierSpec:
+        for t in self.tiers:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def path_tiers(self) -> tuple[TierSpec, ...]:
+        return tuple(self.tier(n) for n in self.path)

@@ -1,0 +1,1 @@
+"""Measurement: streaming recorders, quantiles, confidence intervals, timelines and objectives."""

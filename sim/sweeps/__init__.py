@@ -1,0 +1,1 @@
+"""Sweeps: the points of a design × replications on any executor, resumable; and stress tests."""

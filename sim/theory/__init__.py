@@ -1,0 +1,1 @@
+"""Theory: closed-form and Markov results, and the validation of the model against them."""
