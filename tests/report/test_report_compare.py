@@ -15,6 +15,7 @@ from sim.experiment import run
 from sim.report import compare as C
 from sim.report import comparison as N
 from sim.report.collect import representative_replication
+from sim.report.markdown import escape
 from sim.scenario import load_scenario
 from sim.scenario.io import jsonable
 from sim.stats.intervals import paired_difference, significant
@@ -91,7 +92,7 @@ def test_summary_numbers_equal_the_json(comparison_dir: Path) -> None:
             if cell.endswith(" replications]"):  # how many replications had a value, from the JSON
                 n = _json(comparison_dir / "results" / f"{run_.label}.json")["metrics"][metric]["n"]
                 assert cell.endswith(f"[{n} of {REPLICATIONS} replications]")
-        assert "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" in md
+        assert "| " + " | ".join(escape(c) for c in row) + " |" in md
         assert f"<td>{row[0]}</td>" in html
     # spot check one number by hand: lost checkouts of r1, straight from the JSON
     lost = _json(comparison_dir / "results" / "r1.json")["metrics"]["lost_checkouts"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -125,5 +126,88 @@ def test_text_is_escaped(tmp_path: Path) -> None:
     assert "x < y & z" in " ".join(c.text)
     assert "<b>" not in html.split("<body>")[1]
     md = render_markdown(doc)
-    assert "| a\\|b | <c> |" in md
-    assert "![<cap>](figures/f.png)" in md
+    assert "| a\\|b | \\<c\\> |" in md
+    assert "![\\<cap\\>](figures/f.png)" in md
+
+
+HOSTILE = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "evil\n# Injected")
+
+
+class Elements(HTMLParser):
+    """Every element and its attributes (to find elements that came from user text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+
+def check_no_injection(html: str, md: str) -> None:
+    """No script element, no event-handler attribute, no heading or tag from the user's text."""
+    p = Elements()
+    p.feed(html)
+    assert not [t for t, _ in p.elements if t == "script"]
+    assert not [(t, a) for t, a in p.elements if any(k.startswith("on") for k in a)]
+    assert [a.get("src", "")[:22] for t, a in p.elements if t == "img"] == [DATA_PNG] * sum(
+        t == "img" for t, _ in p.elements)
+    assert not re.search(r"(?<!\\)<", md), "an unescaped < in report.md"
+    assert not [line for line in md.splitlines() if line.lstrip().startswith("# Injected")]
+    assert md.count("Injected") == md.count("evil \\# Injected")  # the newline collapsed, the # escaped
+
+
+def test_hostile_text_in_every_block_is_inert(tmp_path: Path) -> None:
+    from sim.report.figures import new_figure, save_figure
+
+    fig, _ = new_figure(4, 4)
+    save_figure(fig, tmp_path, "f")
+    for text in HOSTILE:
+        doc = Document(text, [Heading(text), Paragraph(text), Bullets((text,)),
+                              Table((text, "b"), ((text, text),), text), FigureRef("f", text, alt=text)])
+        html, md = render_html(doc, tmp_path), render_markdown(doc)
+        check_no_injection(html, md)
+        assert text.replace("\n", " ") in " ".join(parse(html).text).replace("\n", " ")
+        assert "evil # Injected" not in md or "evil \\# Injected" in md
+
+
+def test_run_report_escapes_scenario_text(tmp_path: Path) -> None:
+    """A scenario named, described and priced with markup: report.md and report.html show it as text."""
+    from click.testing import CliRunner
+
+    from sim.cli import cli
+
+    scenario = tmp_path / "hostile.toml"
+    scenario.write_text(f"""
+[scenario]
+name = "<img src=x onerror=alert(1)> evil\\n# Injected"
+description = "{HOSTILE[0]} {HOSTILE[1]} evil\\n# Injected"
+horizon = "30m"
+replications = 2
+seed = 1
+
+[traffic]
+arrival_rate = 0.5
+
+[costs]
+order_value = 10.0
+currency = "<script>alert(1)</script>"
+
+[path]
+tiers = ["web"]
+
+[tiers.web]
+replicas = 1
+service_time = "200ms"
+mtbf = "20m"
+mttr = "2m"
+""")
+    out = tmp_path / "plots"
+    result = CliRunner().invoke(cli, ["run", str(scenario), "--workers", "1", "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    check_no_injection(html, md)
+    text = " ".join(parse(html).text)
+    assert "<img src=x onerror=alert(1)>" in text  # shown to the reader as the text it is
+    assert "\\<img src=x onerror=alert(1)\\>" in md

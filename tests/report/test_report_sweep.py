@@ -12,6 +12,7 @@ import pytest
 
 from sim.report import sweep_data as D
 from sim.report import sweep_report as S
+from sim.report.markdown import escape
 from sim.report.output import ReportError
 
 from .helpers import figure_pair
@@ -93,7 +94,7 @@ def test_report_files_and_labels(sweep_dir: Path, tmp_path: Path) -> None:
         in meta["Description"]
     assert len([p for p in files.figures if p.suffix == ".png"]) == 5
     md = files.markdown.read_text()
-    assert "Cheapest point meeting lost_fraction<0.5: point" in md
+    assert escape("Cheapest point meeting lost_fraction<0.5: point") in md
 
 
 def test_cheapest_point_meeting_the_objective(sweep_dir: Path) -> None:
