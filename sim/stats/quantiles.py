@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 MIN_VALUE_S = 1e-4  # smaller latencies fall into the first bin
-MAX_VALUE_S = 1e7
+MAX_VALUE_S = 1e7  # bins allocated up front; larger values add bins as needed (never capped)
 GROWTH = 1.01  # bin width ratio: quantiles are within ±0.5% of the truth
 _FLUSH = 4096
 
@@ -46,8 +46,12 @@ class LogHistogram:
         self.total += float(values.sum())
         self.minimum = min(self.minimum, float(values.min()))
         self.maximum = max(self.maximum, float(values.max()))
-        idx = np.floor(np.log(np.maximum(values, MIN_VALUE_S) / MIN_VALUE_S) / self._log_growth)
-        idx = np.clip(idx, 0, self.n_bins - 1).astype(np.int64)
+        finite = np.minimum(np.maximum(values, MIN_VALUE_S), np.finfo(float).max)
+        idx = np.floor((np.log(finite) - math.log(MIN_VALUE_S)) / self._log_growth).astype(np.int64)
+        needed = int(idx.max()) + 1
+        if needed > self.n_bins:  # a value beyond the last bin: grow (memory is logarithmic in it)
+            self.counts = np.concatenate([self.counts, np.zeros(needed - self.n_bins, dtype=np.int64)])
+            self.n_bins = needed
         self.counts += np.bincount(idx, minlength=self.n_bins)
 
     @property

@@ -16,8 +16,11 @@ from sim.stats.metrics import Recorder
 
 MAX_BUCKETS = 720
 MIN_BUCKET_S = 10.0
-# latency bins for per-bucket quantiles: 10 ms .. ~1.5 h, ~26% wide
-_LAT_EDGES = np.geomspace(0.01, 6000.0, 58)
+# latency bins for per-bucket quantiles: 10 ms .. 10^7 s (~116 days), ~26% wide. A latency above
+# the last edge is counted in an overflow bin; a p95 that falls there is reported as censored
+# (at least the last edge), never silently as the edge itself.
+_LAT_EDGES = np.geomspace(0.01, 1e7, 90)
+LATENCY_TOP_S = float(_LAT_EDGES[-1])
 
 
 class TimelineRecorder(Recorder):
@@ -59,6 +62,23 @@ class TimelineRecorder(Recorder):
             b = self._bucket(now)
             self.ok[b] += 1
             self._lat_buffer.append((b, now - arrived))
+            if len(self._lat_buffer) >= 4096:
+                self._flush()
+
+    def attempt_accepted(self, now: float) -> None:
+        """An order accepted for asynchronous processing: for the customer, the attempt succeeded."""
+        super().attempt_accepted(now)
+        if now < self.horizon_s:
+            self.ok[self._bucket(now)] += 1
+
+    def async_completed(
+        self, now: float, arrived: float, accepted_at: float, attempt_started: float, late: bool,
+        measured: bool,
+    ) -> None:
+        """The customer's latency ended at acceptance: it goes into the bucket of the acceptance."""
+        super().async_completed(now, arrived, accepted_at, attempt_started, late, measured)
+        if accepted_at < self.horizon_s:
+            self._lat_buffer.append((self._bucket(accepted_at), accepted_at - arrived))
             if len(self._lat_buffer) >= 4096:
                 self._flush()
 
@@ -119,6 +139,8 @@ class TimelineRecorder(Recorder):
         with np.errstate(invalid="ignore", divide="ignore"):
             success = np.where(attempts > 0, self.ok / np.maximum(attempts, 1), np.nan)
         p95 = [_bucket_quantile(row, 0.95) for row in self.lat_counts]
+        censored = [bool(math.isinf(v)) for v in p95]
+        p95 = [LATENCY_TOP_S if c else v for v, c in zip(p95, censored, strict=True)]
         close = [[s, self.horizon_s if math.isnan(e) else e] for s, e in self.path_down]
         page = [[s, self.horizon_s if math.isnan(e) else e] for s, e in self.status_page]
         return {
@@ -129,6 +151,8 @@ class TimelineRecorder(Recorder):
             "lost": self.lost_per_bucket.tolist(),
             "success_rate": success.tolist(),
             "latency_p95_s": p95,
+            "latency_p95_above_top": censored,  # p95 beyond the last bin: at least latency_top_s
+            "latency_top_s": LATENCY_TOP_S,
             "healthy_replicas": {t: v.tolist() for t, v in self.healthy.items()},
             "path_down": close,
             "status_page": page,
@@ -144,5 +168,5 @@ def _bucket_quantile(counts: np.ndarray, q: float) -> float:
     if i == 0:
         return float(_LAT_EDGES[0])
     if i >= len(_LAT_EDGES):
-        return float(_LAT_EDGES[-1])
+        return math.inf  # in the overflow bin: above the last edge (the caller marks it censored)
     return float(math.sqrt(_LAT_EDGES[i - 1] * _LAT_EDGES[i]))  # geometric middle of the bin
