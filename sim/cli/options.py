@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
 from sim.scenario import ScenarioError
+from sim.scenario.errors import LINE_LIMIT, quoted, shorten
+from sim.scenario.overrides import FlagOverride
 
 
 class InputError(click.ClickException):
     """Bad input from the user: a one-line message, exit code 2, no traceback."""
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(shorten(message, LINE_LIMIT))  # one line, however long the user's text
 
 
 def reports_input_errors(fn: Callable) -> Callable:
@@ -25,6 +33,11 @@ def reports_input_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except ScenarioError as err:
             raise InputError(str(err)) from None
+        except RecursionError:  # a value nested deeper than any check could look
+            raise InputError("an option value is nested too deeply") from None
+        except OSError as err:  # a file that could not be read or written, e.g. a full disk
+            where = f"{shorten(str(err.filename))}: " if err.filename else ""
+            raise InputError(f"{where}{err.strerror or err}") from None
 
     return wrapper
 
@@ -61,12 +74,70 @@ def collect_overrides(overrides: tuple[str, ...], replications: int | None, hori
     """Fold the shortcut options into --set overrides so they are validated like the file."""
     extra = []
     if replications is not None:
-        extra.append(f"scenario.replications={replications}")
+        extra.append(FlagOverride(f"scenario.replications={replications}", "--replications"))
     if horizon is not None:
-        extra.append(f"scenario.horizon={horizon}")
+        extra.append(FlagOverride(f"scenario.horizon={horizon}", "--horizon"))
     if seed is not None:
-        extra.append(f"scenario.seed={seed}")
+        extra.append(FlagOverride(f"scenario.seed={seed}", "--seed"))
     for item in overrides:
         if "=" not in item:
-            raise InputError(f"--set {item!r}: expected KEY=VALUE, e.g. --set tiers.payment.mttr=45m")
+            raise InputError(f"--set {quoted(item)}: expected KEY=VALUE, e.g. --set tiers.payment.mttr=45m")
     return [*overrides, *extra]
+
+
+def _nearest_folder(path: Path) -> Path:
+    """``path`` if it exists, else its closest existing ancestor (the one a write would create in)."""
+    here = path
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    return here
+
+
+def _probe_folder(flag: str, shown: str, folder: Path) -> None:
+    """Create and delete a file in ``folder``: the only test of writability that also holds for root,
+    read-only file systems and full disks."""
+    if not folder.is_dir():
+        raise InputError(f"{flag} {shown}: {folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise InputError(f"{flag} {shown}: cannot write in {folder}: {err.strerror or err}") from None
+
+
+def check_output_file(flag: str, path: str | None) -> None:
+    """Refuse, before anything is simulated, an output file that could not be written."""
+    if path is None or path == "-":  # not asked, or standard output
+        return
+    if not path.strip():
+        raise InputError(f"{flag}: an empty path; give a file name (or - for standard output)")
+    shown = shorten(path)
+    try:
+        target = Path(path)
+        if target.is_dir():
+            raise InputError(f"{flag} {shown}: is a folder; give a file name")
+        _probe_folder(flag, shown, _nearest_folder(target.absolute().parent))
+    except OSError as err:  # a name too long for the file system, ...
+        raise InputError(f"{flag} {shown}: cannot write: {err.strerror or err}") from None
+
+
+def check_output_folder(flag: str, path: str | None) -> None:
+    """Refuse, before anything is simulated, an output folder that could not be created or written."""
+    if path is None:
+        return
+    if not path.strip():
+        raise InputError(f"{flag}: an empty path; give a folder name")
+    shown = shorten(path)
+    try:
+        target = Path(path)
+        if target.exists() and not target.is_dir():
+            raise InputError(f"{flag} {shown}: exists and is not a folder")
+        _probe_folder(flag, shown, _nearest_folder(target.absolute()))
+    except OSError as err:
+        raise InputError(f"{flag} {shown}: cannot write: {err.strerror or err}") from None
+
+
+def write_error(flag: str, path: object, err: OSError) -> InputError:
+    """A write that failed after the work ran (disk full, folder removed): one line, exit 2."""
+    return InputError(f"{flag} {shorten(str(path))}: cannot write: {err.strerror or err}")

@@ -7,10 +7,12 @@ import click
 from sim.cli.format import metric_table
 from sim.cli.options import (
     InputError,
+    check_output_file,
     collect_overrides,
     replication_options,
     reports_input_errors,
     scenario_overrides,
+    write_error,
 )
 from sim.cli.report import plot_option, write_run_plots
 from sim.experiment import run
@@ -31,6 +33,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
     resolved = load_scenario(scenario, collect_overrides(overrides, replications, horizon, seed), redundancy)
+    check_output_file("--json", json_path)
     click.echo(describe(resolved))
     result = run(resolved, workers=workers)
     click.echo(metric_table(result.metrics))
@@ -39,11 +42,11 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         f"{result.wall_s:.1f} s wall, {result.customers:,} customers "
         f"({result.customers_per_s:,.0f}/s)"
     )
-    if json_path:
+    if json_path is not None:
         try:
             write_json_atomic(json_path, result.to_dict())
         except OSError as err:
-            raise InputError(f"--json {json_path}: cannot write: {err.strerror}") from None
+            raise write_error("--json", json_path, err) from None
         click.echo(f"wrote {json_path}")
     if plot_dir:
         write_run_plots(result, plot_dir)

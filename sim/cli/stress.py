@@ -8,9 +8,16 @@ import time
 
 import click
 
-from sim.cli.options import InputError, reports_input_errors, scenario_overrides
+from sim.cli.options import (
+    InputError,
+    check_output_file,
+    reports_input_errors,
+    scenario_overrides,
+    write_error,
+)
 from sim.scenario import describe, load_scenario
 from sim.scenario.io import write_json_atomic
+from sim.scenario.overrides import FlagOverride
 from sim.sweeps.stress import (
     DEFAULT_OBJECTIVES,
     HEALTHY,
@@ -81,7 +88,9 @@ def stress_command(
         objective = parse_objective(objectives or DEFAULT_OBJECTIVES)
     except ValueError as err:
         raise InputError(f"--objective {err}") from None
-    resolved = load_scenario(scenario, [*overrides, f"scenario.horizon={horizon}"], redundancy)
+    resolved = load_scenario(scenario, [*overrides, FlagOverride(f"scenario.horizon={horizon}", "--horizon")],
+                             redundancy)
+    check_output_file("--json", json_path)
     seed = resolved.seed if seed is None else seed
     click.echo(describe(dataclasses.replace(resolved, replications=replications, outages=())))
     tiers = degradable_tiers(resolved) if one_down else ()
@@ -96,8 +105,11 @@ def stress_command(
         bar.finish()
     for points in (result.healthy, *result.one_replica_down):
         _print_condition(points)
-    if json_path:
-        write_json_atomic(json_path, result.to_dict())
+    if json_path is not None:
+        try:
+            write_json_atomic(json_path, result.to_dict())
+        except OSError as err:
+            raise write_error("--json", json_path, err) from None
         click.echo(f"wrote {json_path}")
     if any(result.healthy.never_met):
         failing = sorted({f for probes in result.healthy.probes for p in probes for f in p.failed})

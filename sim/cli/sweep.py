@@ -10,7 +10,14 @@ from pathlib import Path
 import click
 
 from sim.cli.format import availability, number
-from sim.cli.options import InputError, collect_overrides, reports_input_errors, scenario_overrides
+from sim.cli.options import (
+    InputError,
+    check_output_folder,
+    collect_overrides,
+    reports_input_errors,
+    scenario_overrides,
+    write_error,
+)
 from sim.experiment.executors import DASK_LOCAL, ExecutorError
 from sim.scenario import describe
 from sim.sweeps.runner import (
@@ -140,7 +147,8 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
     given = SweepSpec.from_options(grid, ranges, lhs, scenario=scenario, samples=samples, sampler=sampler,
                                    replications=replications, seed=seed, reference=reference)
     plan = plan_sweep(spec.merged(given), collect_overrides(overrides, None, horizon, None), redundancy)
-    folder = Path(out) if out else Path("results") / plan.name
+    folder = Path(out) if out is not None else Path("results") / plan.name
+    check_output_folder("--out", str(folder))
     check_folder(folder, plan)
     click.echo(describe(plan.base))
     click.echo(f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} replications = "
@@ -158,6 +166,9 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
     except ExecutorError as err:
         bar.finish()
         raise InputError(str(err)) from None
+    except OSError as err:  # the folder became unwritable, or the disk filled up, while running
+        bar.finish()
+        raise write_error("--out", folder, err) from None
     bar.finish()
     click.echo(_table(result))
     ran = plan.total - result.resumed

@@ -45,9 +45,7 @@ def run_replication(
         recorder = Recorder(scenario.warmup_s, scenario.horizon_s, names)
     system = CheckoutSystem(env, scenario, Streams(seed, replication), recorder)
     env.run(until=system.stopped)
-    unfinished = recorder.in_system
-    for _ in range(unfinished):  # still in a checkout a day after the horizon: count as lost
-        recorder.lost_checkout(env.now, True)
+    recorder.unfinished_lost(env.now)  # still in a checkout a day after the horizon: lost
     cost_per_hour = sum(t.replicas * t.replica_cost_per_hour for t in scenario.tiers)
     metrics = recorder.results(scenario.costs.order_value, cost_per_hour)
     return ReplicationResult(

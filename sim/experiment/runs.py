@@ -12,6 +12,7 @@ from sim.experiment.executors import map_replications
 from sim.experiment.replication import ReplicationResult
 from sim.scenario.convert import scenario_to_dict
 from sim.scenario.spec import Scenario
+from sim.scenario.workload import check_workload
 from sim.stats.intervals import Summary, summarize
 from sim.stats.metrics import metric_bounds
 
@@ -69,6 +70,7 @@ def run(
     Results depend only on the scenario, the seed and the number of replications, never on
     the number of workers.
     """
+    check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()

@@ -25,6 +25,9 @@ from sim.stats.metrics import Recorder
 # failures that say nothing about the tier the attempt was at (they don't feed its breaker); a
 # full asynchronous backlog does: the tier could not take the order
 _NOT_THE_TIER = frozenset({"breaker", "dependency"})
+_MAX_GROWTH = 1e12  # largest backoff growth factor (multiplier ** retries), so it never overflows
+_LOG_MAX_GROWTH = math.log(_MAX_GROWTH)
+_MAX_BACKOFF_S = 1e13  # longest backoff: beyond any horizon and drain, so the customer is lost there
 
 
 class StatusPage:
@@ -192,20 +195,28 @@ class CheckoutFlow:
 
     # -- backoff policies (k = number of retries before this one) ---------------------------
     def _growth(self, c: Customer) -> float:
-        return self.spec.backoff_multiplier ** (c.attempt - 1)
+        # capped before multiplying: many attempts or a huge multiplier would overflow, and a
+        # backoff longer than MAX_GROWTH × the base is never waited out anyway
+        m, k = self.spec.backoff_multiplier, c.attempt - 1
+        if m <= 1.0 or k == 0:
+            return 1.0 if k == 0 else m**k
+        return m ** min(float(k), _LOG_MAX_GROWTH / math.log(m))
+
+    def _cap_s(self) -> float:
+        return min(self.spec.backoff_cap_s, _MAX_BACKOFF_S)
 
     def _sampled_backoff(self, c: Customer) -> float:
-        return min(self.spec.backoff_cap_s, self._backoff() * self._growth(c))
+        return min(self._cap_s(), self._backoff() * self._growth(c))
 
     def _full_jitter(self, c: Customer) -> float:
-        return self._choice() * min(self.spec.backoff_cap_s, self._base_backoff_s * self._growth(c))
+        return self._choice() * min(self._cap_s(), self._base_backoff_s * self._growth(c))
 
     def _equal_jitter(self, c: Customer) -> float:
-        ceiling = min(self.spec.backoff_cap_s, self._base_backoff_s * self._growth(c))
+        ceiling = min(self._cap_s(), self._base_backoff_s * self._growth(c))
         return ceiling / 2.0 + self._choice() * ceiling / 2.0
 
     def _decorrelated_jitter(self, c: Customer) -> float:
         base = self._base_backoff_s
         prev = c.prev_backoff or base
-        c.prev_backoff = min(self.spec.backoff_cap_s, base + self._choice() * (3.0 * prev - base))
+        c.prev_backoff = min(self._cap_s(), base + self._choice() * (3.0 * prev - base))
         return c.prev_backoff

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from sim.model.timers import Timer
@@ -15,7 +16,8 @@ class Arrivals:
 
     A time-varying rate λ(t) = rate·m(t) is sampled by thinning (Lewis and Shedler, 1979):
     candidates at the peak rate, each kept with probability λ(t)/λ_max. Rejected candidates
-    cost two draws and no event.
+    cost two draws and no event. A rate so small that the mean gap overflows to infinity (a
+    subnormal rate) means no arrival at all.
     """
 
     def __init__(self, env, traffic: TrafficSpec, streams: Streams, on_arrival: Callable[[], None]) -> None:
@@ -28,7 +30,11 @@ class Arrivals:
         rng = streams.generator("arrivals")
         self._gap = block_sampler(Exponential(mean_gap_s), rng)
         self._accept = streams.uniform("arrivals-thinning") if traffic.time_varying else None
-        Timer(env, self._next_gap(0.0), self._arrive)
+        self._schedule(self._next_gap(0.0))
+
+    def _schedule(self, gap_s: float) -> None:
+        if gap_s < math.inf:  # an infinite gap: the next arrival never comes
+            Timer(self.env, gap_s, self._arrive)
 
     def _next_gap(self, now: float) -> float:
         if self._accept is None:
@@ -37,13 +43,15 @@ class Arrivals:
         multiplier, peak, accept = self.traffic.multiplier, self._peak, self._accept
         while True:
             t += self._gap()
+            if t == math.inf:
+                return math.inf
             if accept() * peak < multiplier(t):
                 return t - now
 
     def _arrive(self, timer: Timer) -> None:
         if self.stopped:
             return
-        Timer(self.env, self._next_gap(self.env.now), self._arrive)
+        self._schedule(self._next_gap(self.env.now))
         self.on_arrival()
 
     def stop(self) -> None:

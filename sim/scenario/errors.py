@@ -24,21 +24,46 @@ class ScenarioError(Exception):
         self.source, self.key, self.message, self.value_text = source, key, message, value_text
 
     def __str__(self) -> str:
-        where = self.key if self.value_text is None else f"{self.key} = {self.value_text}"
-        return f"{self.source}: {where}: {self.message}" if where else f"{self.source}: {self.message}"
+        key = shorten(self.key)
+        where = key if self.value_text is None else f"{key} = {self.value_text}"
+        line = f"{self.source}: {where}: {self.message}" if where else f"{self.source}: {self.message}"
+        return shorten(line, LINE_LIMIT)  # a net: every echo is shortened where it is made
 
 
-def show_value(value: object, limit: int = 80) -> str:
-    """``value`` written the way TOML writes it, shortened to fit in a one-line message."""
+ECHO_LIMIT = 80  # characters of a user's key or value echoed in a message
+LINE_LIMIT = 1000  # characters of a whole error line
+
+
+def quoted(text: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr`` of the user's text, shortened (for keys, names and option values in messages)."""
+    return repr(shorten(str(text), limit))
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters (with "..."), so an echoed key or value stays one short line."""
+    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def show_value(value: object, limit: int = ECHO_LIMIT, _depth: int = 0) -> str:
+    """``value`` written the way TOML writes it, shortened to fit in a one-line message.
+
+    Only what fits is rendered (a huge or deeply nested value costs no more than a small one).
+    """
+    if _depth > 4:
+        return "..."
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value[: limit + 1], ensure_ascii=False)
     elif isinstance(value, list | tuple):
-        text = "[" + ", ".join(show_value(v, limit) for v in value) + "]"
+        text = "[" + ", ".join(show_value(v, limit, _depth + 1) for v in value[:limit // 2]) + "]"
     elif isinstance(value, dict):
-        items = ", ".join(f"{k} = {show_value(v, limit)}" for k, v in value.items())
+        shown = list(value.items())[: limit // 4]
+        items = ", ".join(f"{shorten(str(k), limit)} = {show_value(v, limit, _depth + 1)}" for k, v in shown)
         text = "{ " + items + " }" if items else "{}"
+    elif isinstance(value, int) and abs(value) > 10**limit:
+        text = f"{float(value):.3g}" if abs(value) < 10**308 else "(a huge integer)"
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -23,6 +23,7 @@ from sim.random.distributions import (
     Weibull,
 )
 from sim.scenario.durations import parse_duration
+from sim.scenario.errors import quoted
 from sim.scenario.spec import (
     ALL_REPLICAS,
     BACKOFF_POLICIES,
@@ -55,9 +56,9 @@ class Parser:
     def __call__(self, value: object) -> Any:
         try:
             return self.convert(value)
-        except (ValueError, TypeError):
-            quoted = self.allowed.startswith(("a number", "an integer")) and _numeric(value)
-            hint = " (without quotes)" if quoted else ""
+        except (ValueError, TypeError, OverflowError):  # OverflowError: an integer too big for a float
+            in_quotes = self.allowed.startswith(("a number", "an integer")) and _numeric(value)
+            hint = " (without quotes)" if in_quotes else ""
             raise Invalid(f"must be {self.allowed}{hint}") from None
 
 
@@ -82,9 +83,14 @@ def _real(value: object) -> float:
 
 
 def _int(value: object, inf: bool = False) -> float:
-    """An integral number (2.0 is accepted as 2), or inf when ``inf`` allows "inf"."""
+    """An integral number (2.0 is accepted as 2), or inf when ``inf`` allows "inf".
+
+    An int is kept exact (a seed above 2**53 must not be rounded through a float).
+    """
     if inf and (value == "inf" or value == math.inf):
         return math.inf
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     number = _real(value)
     return int(_require(number.is_integer(), number))
 
@@ -103,19 +109,31 @@ def _number(low: float, high: float = math.inf, *, above: bool = False, unit: st
     return Parser(allowed, convert)
 
 
-def _integer(low: int, *, inf: bool = False, cast: type = int) -> Parser:
-    allowed = f"an integer >= {low}" + (' or "inf"' if inf else "")
-    return Parser(allowed, lambda v: cast(_require(_int(v, inf) >= low, _int(v, inf))))
+def _integer(low: int, high: float = math.inf, *, inf: bool = False, cast: type = int) -> Parser:
+    allowed = f"an integer >= {low}" + ("" if high == math.inf else f", at most {high:,}")
+    allowed += ' or "inf"' if inf else ""
+
+    def convert(value: object) -> float:
+        n = _int(value, inf)
+        return cast(_require(low <= n <= high or n == math.inf, n))
+
+    return Parser(allowed, convert)
+
+
+#: The longest finite duration (seconds, about 31,700 years): beyond it, sums of simulated times
+#: lose their precision and draws can overflow to infinity.
+MAX_DURATION_S = 1e12
 
 
 def _seconds(value: object, positive: bool, inf: bool) -> float:
     s = parse_duration(value)
-    return _require((s > 0 if positive else s >= 0) and (inf or s != math.inf), s)
+    return _require((s > 0 if positive else s >= 0) and (s <= MAX_DURATION_S or (inf and s == math.inf)), s)
 
 
 def _duration(*, positive: bool, inf: bool = False) -> Parser:
     allowed = ('a positive duration such as "20m" or 1200 (seconds)' if positive
-               else 'a duration >= 0 such as "5m" or 300 (seconds)') + (', or "inf"' if inf else "")
+               else 'a duration >= 0 such as "5m" or 300 (seconds)') + f", at most {MAX_DURATION_S:g} s" \
+        + (', or "inf"' if inf else "")
     return Parser(allowed, lambda v: _seconds(v, positive, inf))
 
 
@@ -150,11 +168,21 @@ _POS = _duration(positive=True)
 _NONNEG = _duration(positive=False)
 _PROB = _number(0, 1)
 
+MAX_CV = 100.0
+MIN_WEIBULL_SHAPE, MAX_WEIBULL_SHAPE = 0.1, 100.0
+MAX_REPLICAS = 1000  # per tier
+MAX_ATTEMPTS = 1000  # per checkout
+MAX_REPLICATIONS = 100_000
+MAX_SEED = 2**64 - 1
+MAX_MONEY = 1e12  # an order value or a replica-hour's cost: keeps revenue and cost finite
+
 _DIST_CLASSES = {"exponential": Exponential, "deterministic": Deterministic, "lognormal": LogNormal,
                  "weibull": Weibull, "uniform": Uniform}
 _DIST_PARAMS = {  # parameter -> parser: durations, except the shape parameters cv and shape
     "mean": _POS, "value": _NONNEG, "low": _NONNEG, "high": _POS,
-    "cv": _number(0, above=True), "shape": _number(0, above=True)}
+    # bounded so the draws stay finite and meaningful: a Weibull shape below 0.1 puts almost every
+    # draw at 0 (its scale underflows), a lognormal cv above 100 overflows its parameters
+    "cv": _number(0, MAX_CV, above=True), "shape": _number(MIN_WEIBULL_SHAPE, MAX_WEIBULL_SHAPE)}
 
 
 def _dist_table(table: dict, patience: bool) -> Distribution:
@@ -261,7 +289,7 @@ BREAKER = Table({
     "min_calls": Key(_integer(1), 10), "open_duration": Key(_POS, "30s"),
     "half_open_probes": Key(_integer(1), 3)})
 TIER = Table({
-    "replicas": Key(_integer(1), 1), "service_time": Key(SERVICE_TIME, DERIVED),
+    "replicas": Key(_integer(1, MAX_REPLICAS), 1), "service_time": Key(SERVICE_TIME, DERIVED),
     "concurrency": Key(_integer(1, inf=True, cast=float), "inf"),
     "queue_limit": Key(_integer(0, inf=True, cast=float), "inf"),
     "mtbf": Key(_dist(never=True), "inf"), "mttr": Key(_dist(), "30m"),
@@ -270,14 +298,15 @@ TIER = Table({
     "load_balancing": Key(_choice(LOAD_BALANCING), "round-robin"),
     "health_check_interval": Key(_POS, DERIVED), "unhealthy_threshold": Key(_integer(1), 1),
     "failure_mode": Key(_choice(FAILURE_MODES), "error"), "zones": Key(_NAMES, []),
-    "replica_cost_per_hour": Key(_number(0), 0.0), "async": Key(_BOOL, False),
+    "replica_cost_per_hour": Key(_number(0, MAX_MONEY), 0.0), "async": Key(_BOOL, False),
     "async_queue_capacity": Key(_integer(1, inf=True, cast=float), "inf"),
     "async_max_delay": Key(_POS, "2h"), "circuit_breaker": BREAKER})
 ZONE = Table({"mtbf": Key(_dist(never=True), "inf"), "mttr": Key(_dist(), "1h")})
 SCENARIO = Table({
     "name": Key(_text(nonempty=True), DERIVED), "description": Key(_text(), ""),
-    "horizon": Key(_POS, "24h"), "warmup": Key(_NONNEG, "0s"), "replications": Key(_integer(2), 10),
-    "seed": Key(_integer(0), 1)})
+    "horizon": Key(_POS, "24h"), "warmup": Key(_NONNEG, "0s"),
+    "replications": Key(_integer(2, MAX_REPLICATIONS), 10),
+    "seed": Key(_integer(0, MAX_SEED), 1)})
 SPIKE = Table({"start": Key(_NONNEG), "duration": Key(_POS), "multiplier": Key(_number(0, above=True))})
 RAMP = Table({"start": Key(_NONNEG), "duration": Key(_NONNEG),
                 "to_multiplier": Key(_number(0, above=True))})
@@ -287,7 +316,7 @@ TRAFFIC = Table({
                                   "(or [] for a flat rate)", _profile), []),
     "spikes": ArrayOf(SPIKE), "ramp": RAMP})
 CUSTOMER = Table({
-    "max_attempts": Key(_integer(1), 1), "retry_backoff": Key(_dist(), "10s"),
+    "max_attempts": Key(_integer(1, MAX_ATTEMPTS), 1), "retry_backoff": Key(_dist(), "10s"),
     "patience": Key(_dist(patience=True), "30s"), "backoff_multiplier": Key(_number(1), DERIVED),
     "backoff_cap": Key(_duration(positive=True, inf=True), "inf"),
     "backoff_policy": Key(_choice(BACKOFF_POLICIES), "sampled"), "abandon_probability": Key(_PROB, 0.0)})
@@ -299,7 +328,7 @@ OUTAGE = Table({
 COMMUNICATION = Table({
     "status_page": Key(_BOOL, False), "detection_delay": Key(_NONNEG, "5m"),
     "return_after": Key(_dist(), "30m"), "return_probability": Key(_PROB, 0.5)})
-COSTS = Table({"order_value": Key(_number(0), 0.0), "currency": Key(_text(nonempty=True), "USD")})
+COSTS = Table({"order_value": Key(_number(0, MAX_MONEY), 0.0), "currency": Key(_text(nonempty=True), "USD")})
 SCHEMA = Table({
     "scenario": SCENARIO, "traffic": TRAFFIC, "customer": CUSTOMER, "path": PATH,
     "tiers": NamedTables(TIER, "tier"), "zones": NamedTables(ZONE, "zone"), "outages": ArrayOf(OUTAGE),
@@ -309,13 +338,14 @@ REQUIRED_SECTIONS = ("traffic", "path", "tiers")
 
 def unknown_key_message(keys: Sequence[str], bad: str, label: str) -> str:
     kind = "key" if label else "section"
-    close = difflib.get_close_matches(bad, keys, n=1)
+    close = difflib.get_close_matches(bad, keys, n=1) if len(bad) <= 100 else []  # a typo is short
     hint = f"; did you mean {close[0]!r}?" if close else ""
     where = f" in {label}" if label else ""
     return f"unknown {kind}; allowed {kind}s{where}: {', '.join(sorted(keys))}{hint}"
 
 
 def undefined_message(name: str, defined: Sequence[str], what: str) -> str:
-    close = difflib.get_close_matches(name, defined, n=1)
+    close = difflib.get_close_matches(name, defined, n=1) if len(name) <= 100 else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{name!r} is not defined under [{what}s]; defined {what}s: {', '.join(defined) or 'none'}{hint}"
+    listed = ", ".join(defined) or "none"
+    return f"{quoted(name)} is not defined under [{what}s]; defined {what}s: {listed}{hint}"

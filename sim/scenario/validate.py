@@ -15,7 +15,7 @@ from sim.random.distributions import (
     Deterministic,
 )
 from sim.scenario.durations import format_duration
-from sim.scenario.errors import NAME_PATTERN, ScenarioError, show_value
+from sim.scenario.errors import NAME_PATTERN, ScenarioError, quoted, shorten, show_value
 from sim.scenario.schema import (
     BREAKER,
     COMMUNICATION,
@@ -75,7 +75,7 @@ class Validator:
 
     def table(self, raw: object, schema: Table, where: str, label: str = "") -> dict[str, Any]:
         """The table's values with defaults filled in (sub-tables and arrays are left raw)."""
-        label = label or f"[{where}]"
+        label = label or f"[{shorten(where)}]"
         if not isinstance(raw, dict):
             raise self.fail(where, f"must be a table {label} with keys {', '.join(schema.keys)}", raw)
         for key in raw:
@@ -190,8 +190,8 @@ class Validator:
         self.defined("path.dependencies", p["dependencies"], defined, "tier", list(p["dependencies"]))
         for name in p["dependencies"]:
             if name in p["tiers"]:
-                raise self.fail("path.dependencies", f"{name!r} is also in path.tiers; a tier is either on "
-                                "the path or a dependency", list(p["dependencies"]))
+                raise self.fail("path.dependencies", f"{quoted(name)} is also in path.tiers; a tier is "
+                                "either on the path or a dependency", list(p["dependencies"]))
         return p["tiers"], p["dependencies"]
 
     def tiers(self, raw: dict, path: tuple[str, ...], dependencies: tuple[str, ...],

@@ -81,6 +81,7 @@ class Recorder:
         self.latency = LogHistogram()
         # customers in the system, time-weighted (for Little's law)
         self.in_system = 0
+        self.measured_in_system = 0  # of those, customers who arrived in the measured window
         self._in_system_area = 0.0
         self._in_system_last = 0.0
         self._area_at_warmup = 0.0
@@ -113,6 +114,7 @@ class Recorder:
         measured = self.warmup_s <= now < self.horizon_s
         if measured:
             self.attempted += 1
+            self.measured_in_system += 1
         return measured
 
     def attempt(self, measured: bool) -> None:
@@ -132,6 +134,7 @@ class Recorder:
         self.in_system -= 1
         self._bucket_ok += 1
         if measured:
+            self.measured_in_system -= 1
             self.completed += 1
             self.latency.add(now - arrived)
             if attempt > 1:
@@ -160,6 +163,7 @@ class Recorder:
         self._in_system_last = now
         self.in_system -= 1
         if measured:
+            self.measured_in_system -= 1
             self.completed += 1
             self.latency.add(accepted_at - arrived)
             if late:
@@ -171,7 +175,17 @@ class Recorder:
         self._in_system_last = now
         self.in_system -= 1
         if measured:
+            self.measured_in_system -= 1
             self.lost += 1
+
+    def unfinished_lost(self, now: float) -> None:
+        """The run is over with customers still in a checkout: each is lost, and counted as a lost
+        checkout only if it arrived in the measured window (a warmup customer never is)."""
+        measured = self.measured_in_system
+        for _ in range(measured):
+            self.lost_checkout(now, True)
+        for _ in range(self.in_system):
+            self.lost_checkout(now, False)
 
     # -- window edges ------------------------------------------------------------------------
     def at_warmup(self, now: float) -> None:

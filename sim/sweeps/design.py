@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario import ScenarioError, parse_toml_value, read_toml
+from sim.scenario.errors import quoted
 from sim.scenario.spec import Scenario
 
 SAMPLERS = ("lhs", "sobol")
@@ -51,7 +52,7 @@ def split_key_value(option: str, text: str, form: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key or not all(key.split(".")):
-        raise DesignError(option, "", f"{text!r}: expected {form}")
+        raise DesignError(option, "", f"{quoted(text)}: expected {form}")
     return key, value.strip()
 
 
@@ -91,7 +92,7 @@ class SweepSpec:
                                           "KEY=V1,V2,... such as tiers.payment.replicas=1,2,3")
             items = split_list(values)
             if not all(items):
-                raise DesignError("--grid", key, f"{values!r}: expected V1,V2,... (an empty value list "
+                raise DesignError("--grid", key, f"{quoted(values)}: expected V1,V2,... (an empty value list "
                                   "or an empty value between commas)")
             parsed.append(("--grid", key, spec.grid, [parse_toml_value(v) for v in items]))
         for text in ranges:
@@ -125,7 +126,7 @@ def _split_bounds(origin: str, key: str, text: str, n: int) -> list[str]:
     parts = [p.strip() for p in text.split(":")]
     if len(parts) != n or not all(parts):
         form = "LO:HI:STEPS such as 5m:60m:12" if n == 3 else "LO:HI such as 1:5 or 5m:60m"
-        raise DesignError(origin, key, f"{text!r}: expected {form}")
+        raise DesignError(origin, key, f"{quoted(text)}: expected {form}")
     return parts
 
 

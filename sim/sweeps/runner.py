@@ -26,6 +26,7 @@ from typing import Any
 
 from sim.experiment.executors import Executor, make_executor
 from sim.scenario.spec import Scenario
+from sim.scenario.workload import check_workload
 from sim.sweeps.design import SAMPLERS, DesignError, SweepSpec, read_sweep_file
 from sim.sweeps.plan import Key, SweepPlan, plan_sweep
 from sim.sweeps.store import (
@@ -93,6 +94,8 @@ def run_sweep(plan: SweepPlan, executor: Executor | str | None = None, workers: 
     """
     if isinstance(executor, Executor) and workers is not None:
         raise ValueError("workers= applies to an executor given by name; this one has its own workers")
+    for p, point_scenario in enumerate(plan.scenarios):  # refuse a point that would never finish
+        check_workload(point_scenario, f"point {p}")
     wall0 = time.perf_counter()
     store = ResultStore(out, plan) if out is not None else None
     stored: dict[Key, dict[str, float]] = store.stored if store is not None else {}

@@ -430,7 +430,8 @@ def test_override_bad_value_is_validated_like_the_file(tmp_path: Path) -> None:
     assert str(info.value) == (
         '--set: tiers.web.mttr = "-5m": must be a positive duration such as "20m" or 1200 (seconds), '
         'or a distribution table like { dist = "lognormal", mean = "20m", cv = 1.5 }')
-    with pytest.raises(ScenarioError, match=r"^--set: tiers\.web\.replicas = 0: must be an integer >= 1$"):
+    with pytest.raises(ScenarioError,
+                       match=r"^--set: tiers\.web\.replicas = 0: must be an integer >= 1, at most 1,000$"):
         load_scenario(write(tmp_path, MINIMAL), overrides={"tiers.web.replicas": 0})
     with pytest.raises(ScenarioError, match="expected KEY=VALUE"):
         load_scenario(write(tmp_path, MINIMAL), overrides=["tiers.web.replicas"])
@@ -462,7 +463,8 @@ def test_redundancy_below_min_healthy_is_a_validation_error(tmp_path: Path) -> N
     ("tiers.web.mtfb", "1h", "tiers.web.mtfb", ["unknown key", "mtbf, mttr", "did you mean 'mtbf'?"]),
     ("tiers.web.replicas", 0, "tiers.web.replicas", ["= 0", "an integer >= 1"]),
     ("tiers.web.replicas", 2.5, "tiers.web.replicas", ["= 2.5", "an integer >= 1"]),
-    ("tiers.web.replicas", "2", "tiers.web.replicas", ['= "2"', "an integer >= 1 (without quotes)"]),
+    ("tiers.web.replicas", "2", "tiers.web.replicas",
+     ['= "2"', "an integer >= 1, at most 1,000 (without quotes)"]),
     ("tiers.web.replicas", True, "tiers.web.replicas", ["= true", "an integer >= 1"]),
     ("traffic.arrival_rate", 0, "traffic.arrival_rate", ["a number > 0 (customers per second)"]),
     ("traffic.arrival_rate", False, "traffic.arrival_rate", ["= false", "a number > 0"]),
@@ -484,7 +486,7 @@ def test_redundancy_below_min_healthy_is_a_validation_error(tmp_path: Path) -> N
      ["takes exactly mean", "unknown cv"]),
     ("customer.retry_backoff", {"mean": "1s"}, "customer.retry_backoff", ["needs dist = one of"]),
     ("customer.retry_backoff", {"dist": "lognormal", "mean": "1s", "cv": 0}, "customer.retry_backoff.cv",
-     ["= 0", "a number > 0"]),
+     ["= 0", "a number from 0 to 100, excluding 0"]),
     ("customer.retry_backoff", {"dist": "uniform", "low": "9s", "high": "5s"}, "customer.retry_backoff.low",
      ["must not exceed high"]),
     ("tiers.web.mode", "hot-standby", "tiers.web.mode", ['"active-active", "active-passive"']),
@@ -522,7 +524,7 @@ def test_redundancy_below_min_healthy_is_a_validation_error(tmp_path: Path) -> N
      ["before the horizon (1d)"]),
     ("outages", {"tier": "web"}, "outages", ["array of tables", "[[outages]]"]),
     ("communication.return_probability", -0.1, "communication.return_probability", ["from 0 to 1"]),
-    ("costs.order_value", -3, "costs.order_value", ["a number >= 0"]),
+    ("costs.order_value", -3, "costs.order_value", ["a number from 0 to 1e+12"]),
     ("costs.currency", 978, "costs.currency", ["a non-empty string"]),
     ("scenarios", {}, "scenarios",
      ["unknown section", "allowed sections: communication", "did you mean 'scenario'"]),
