@@ -1,11 +1,40 @@
-"""Plain-text tables for the terminal."""
+"""Plain-text tables and a progress line for the terminal."""
 
 from __future__ import annotations
 
 import math
+import sys
+import time
+from collections.abc import Callable, Sequence
 
+import click
+
+from sim.scenario import ScenarioError, describe, load_scenario
+from sim.scenario.durations import format_duration
+from sim.scenario.spec import Scenario
 from sim.stats.intervals import Summary
 from sim.stats.metrics import METRICS
+
+#: The metrics a design review asks about first: lost checkouts, availability, recovery.
+KEY_METRICS: tuple[str, ...] = (
+    "lost_checkouts", "lost_fraction", "availability", "mean_recovery_time_s",
+    "mean_service_recovery_time_s", "outage_count",
+)
+#: A 95% interval whose half-width exceeds this share of the quantity it measures cannot tell
+#: a doubling from a halving: "too wide to decide".
+TOO_WIDE = 0.5
+CLIPPED_MARK = "*"
+NO_INTERVAL = "n=1, no interval"
+INTERRUPTED = 130  # exit code after Ctrl-C, as shells report a SIGINT
+
+
+def header(name: str | None, resolved: Scenario) -> str:
+    """The scenario's one-line description, its own text marked when an override changed what it says."""
+    try:
+        base = load_scenario(name)
+    except ScenarioError:  # pragma: no cover - the same name has just loaded with overrides
+        base = None
+    return describe(resolved, base)
 
 
 def number(x: float) -> str:
@@ -32,19 +61,155 @@ def availability(x: float) -> str:
     return f"{x * 100:.4f}%"
 
 
-def metric_table(metrics: dict[str, Summary]) -> str:
-    """Rows of metric, mean and 95% confidence interval."""
-    rows = [("metric", "mean", "95% CI")]
-    ordered = [m for m in METRICS if m in metrics] + [m for m in metrics if m not in METRICS]
-    for name in ordered:
+def ordered_metrics(names: Sequence[str]) -> list[str]:
+    """Lost checkouts, availability (path, then per tier) and recovery first, then the others
+    in :data:`METRICS` order, then anything else."""
+    tiers = [m for m in names if m.startswith("availability_")]
+    first: list[str] = []
+    for m in KEY_METRICS:
+        if m in names:
+            first.append(m)
+        if m == "availability":
+            first += tiers
+    rest = [m for m in METRICS if m in names and m not in first]
+    return first + rest + [m for m in names if m not in first and m not in rest]
+
+
+def relative_half_width(name: str, s: Summary) -> float:
+    """Half-width of the interval relative to what it measures (for availability: the downtime,
+    1 − A); inf when that is zero but the interval is not, NaN without an interval."""
+    if not s.has_interval:
+        return math.nan
+    scale = 1.0 - s.mean if name.startswith("availability") else abs(s.mean)
+    if scale == 0:
+        return 0.0 if s.half_width == 0 else math.inf
+    return s.half_width / scale
+
+
+def too_wide(name: str, s: Summary) -> bool:
+    """True when the interval cannot support a decision: its half-width is more than half of the
+    quantity (downtime for availability), or, for a positive count or fraction, it reaches down to 0."""
+    if not s.has_interval or (s.mean == 0 and s.half_width == 0):
+        return False
+    down_to_zero = s.mean > 0 and s.ci_low <= 0 and not name.startswith("availability")
+    return down_to_zero or relative_half_width(name, s) > TOO_WIDE
+
+
+def _interval(name: str, s: Summary, fmt: Callable[[float], str]) -> str:
+    if s.n == 1:
+        return NO_INTERVAL
+    if not s.has_interval:
+        return "–"
+    low = fmt(s.ci_low) + (CLIPPED_MARK if s.clipped_low else "")
+    high = fmt(s.ci_high) + (CLIPPED_MARK if s.clipped_high else "")
+    return f"[{low}, {high}]"
+
+
+def _no_value(name: str) -> str:
+    return {"mean_recovery_time_s": "no outage", "mean_service_recovery_time_s": "no incident"}.get(name, "–")
+
+
+def advice(n: int, relative: float, horizon_s: float | None = None) -> str:
+    """What would narrow an interval of relative half-width ``relative`` over ``n`` replications
+    enough to decide: replications (or horizon) scaled by the square of how much too wide it is
+    (a half-width shrinks like 1/√n), with a margin; at least doubled."""
+    factor = 4.0 if not math.isfinite(relative) else max(2.0, (relative / (TOO_WIDE * 0.8)) ** 2)
+    factor = min(factor, 100.0)
+    replications = int(math.ceil(n * factor / 10.0) * 10)
+    text = f"run more replications (--replications {replications})"
+    if horizon_s:
+        longer = horizon_s * factor
+        unit = next((u for u in (86400.0, 3600.0, 60.0) if longer >= u), 1.0)
+        text += f" or a longer horizon (--horizon {format_duration(math.ceil(longer / unit) * unit)})"
+    return text
+
+
+def suggestion(metrics: dict[str, Summary], names: Sequence[str], horizon_s: float | None = None) -> str:
+    """:func:`advice` for the widest of the intervals of ``names``."""
+    worst = max((relative_half_width(m, metrics[m]) for m in names), default=math.nan)
+    return advice(max(metrics[m].n for m in names), worst, horizon_s)
+
+
+def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) -> str:
+    """Rows of metric, mean, 95% confidence interval and n, key metrics first, with notes below:
+    intervals cut at a physical bound (``*``), and intervals too wide to decide with what would fix them.
+
+    ``horizon_s`` (the simulated horizon) lets the advice name a longer horizon as well.
+    """
+    rows = [("metric", "mean", "95% CI", "n", "")]
+    wide: list[str] = []
+    clipped = False
+    for name in ordered_metrics(list(metrics)):
         s = metrics[name]
         fmt = availability if name.startswith("availability") else number
-        ci = "–" if math.isnan(s.ci_low) else f"[{fmt(s.ci_low)}, {fmt(s.ci_high)}]"
-        rows.append((name, fmt(s.mean), ci))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        if s.n == 0:
+            rows.append((name, "–", _no_value(name), "0", ""))
+            continue
+        note = ""
+        if too_wide(name, s):
+            wide.append(name)
+            note = "too wide to decide"
+        clipped = clipped or (s.has_interval and (s.clipped_low or s.clipped_high))
+        rows.append((name, fmt(s.mean), _interval(name, s, fmt), str(s.n), note))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = []
-    for i, (a, b, c) in enumerate(rows):
-        lines.append(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:<{widths[2]}}".rstrip())
+    for i, (a, b, c, d, e) in enumerate(rows):
+        lines.append(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:<{widths[2]}}  {d:>{widths[3]}}  {e}".rstrip())
         if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+            lines.append("  ".join("-" * w for w in widths[:4]))
+    notes = []
+    if any(s.n == 1 for s in metrics.values()):
+        notes.append(f"{NO_INTERVAL}: a single replication gives a value but no uncertainty; use at least "
+                     "2 (better 10+) replications to compare or decide.")
+    if clipped:
+        notes.append(f"{CLIPPED_MARK} the t interval reached past a value the metric cannot take (a count "
+                     "below 0, a fraction outside [0, 1], fewer than 1 attempt per checkout) and is cut "
+                     "there.")
+    if wide:
+        notes.append(f"too wide to decide (95% CI half-width over {TOO_WIDE:.0%} of the mean — of the "
+                     f"downtime for availability — or reaching 0): {', '.join(wide)}; "
+                     f"{suggestion(metrics, wide, horizon_s)}.")
+    return "\n".join([*lines, "", *notes] if notes else lines)
+
+
+class ProgressLine:
+    """One self-erasing stderr line of progress ("what: done/total, ETA"), drawn only on a terminal
+    and only once a run has taken more than ``delay_s`` (quick runs print nothing)."""
+
+    def __init__(self, enabled: bool | None = None, delay_s: float = 1.0) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.delay_s = delay_s
+        self.started = time.monotonic()
+        self._drawn = 0.0
+        self._width = 0
+
+    def update(self, what: str, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` (replications) for ``what``, at most 10 times a second."""
+        now = time.monotonic()
+        early = now - self.started < self.delay_s
+        if not self.enabled or early or (now - self._drawn < 0.1 and done < total):
+            return
+        self._drawn = now
+        elapsed = now - self.started
+        eta = "--:--" if done == 0 else _clock(elapsed * (total - done) / done)
+        width = 20
+        filled = int(width * done / total) if total else width
+        text = f"[{'#' * filled}{'.' * (width - filled)}] {what}: {done}/{total} replications, ETA {eta}"
+        click.echo("\r" + text.ljust(self._width), err=True, nl=False)
+        self._width = len(text)
+
+    def callback(self, what: str) -> Callable[[int, int], None]:
+        """A ``progress(done, total)`` callback for :func:`sim.experiment.run`."""
+        return lambda done, total: self.update(what, done, total)
+
+    def clear(self) -> None:
+        """Erase the line (before the results are printed)."""
+        if self.enabled and self._width:
+            click.echo("\r" + " " * self._width + "\r", err=True, nl=False)
+            self._width = 0
+
+
+def _clock(seconds: float) -> str:
+    minutes, s = divmod(math.ceil(seconds), 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"

@@ -64,8 +64,9 @@ def replication_options(fn: Callable) -> Callable:
                       help="Root seed (default: the scenario's).")(fn)
     fn = click.option("--horizon", default=None, metavar="H",
                       help="Simulated time per replication, e.g. 6h (default: the scenario's).")(fn)
-    fn = click.option("--replications", type=click.IntRange(min=2), default=None, metavar="R",
-                      help="Independent replications (default: the scenario's).")(fn)
+    fn = click.option("--replications", type=click.IntRange(min=1), default=None, metavar="R",
+                      help="Independent replications (default: the scenario's; 1: a quick look, "
+                           "no confidence intervals).")(fn)
     return fn
 
 

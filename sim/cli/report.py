@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sim.cli.compare_text import comparison_text
+from sim.cli.format import INTERRUPTED, ProgressLine, header
 from sim.cli.options import (
     InputError,
     collect_overrides,
@@ -22,7 +24,8 @@ from sim.cli.options import (
     reports_input_errors,
     scenario_overrides,
 )
-from sim.scenario import describe, load_scenario
+from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.spec import Scenario
 
 if TYPE_CHECKING:
     from sim.experiment import RunResult
@@ -57,31 +60,105 @@ def _prepare_out(out: Path, kind: str) -> None:
                 path.unlink()
 
 
+VARY_HELP = ("Compare variants of one SCENARIO: one per value, e.g. --vary redundancy=2,3 or --vary "
+             "tiers.payment.mttr=15m,45m (repeatable: every combination; the first is the baseline).")
+VARIANT_HELP = ('Add a variant of SCENARIO: overrides separated by ";", e.g. --variant '
+                '"tiers.web.replicas=3" or --variant "redundancy=3; tiers.payment.mttr=15m" (repeatable; '
+                "the scenario as it is comes first, as the baseline, unless --vary is given).")
+
+
+def _split_override(text: str, flag: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise InputError(f"{flag} {text!r}: expected KEY=VALUE, e.g. {flag} redundancy=3")
+    return key.strip(), value.strip()
+
+
+def variant_specs(vary: tuple[str, ...], variant: tuple[str, ...]) -> list[list[tuple[str, str]]]:
+    """Each variant as its (key, value) overrides: the product of the --vary values (or the
+    scenario unchanged), then every --variant."""
+    specs: list[list[tuple[str, str]]] = [[]]
+    for item in vary:
+        key, values = _split_override(item, "--vary")
+        choices = [v.strip() for v in values.split(",") if v.strip()]
+        if len(choices) < 1:
+            raise InputError(f"--vary {item!r}: give values separated by commas, e.g. --vary redundancy=2,3")
+        specs = [[*spec, (key, v)] for spec in specs for v in choices]
+    for item in variant:
+        pairs = [_split_override(part.strip(), "--variant") for part in item.split(";") if part.strip()]
+        if not pairs:
+            raise InputError(f"--variant {item!r}: expected KEY=VALUE[; KEY=VALUE...]")
+        specs.append(pairs)
+    return specs
+
+
+def load_variants(name: str | None, specs: list[list[tuple[str, str]]], shortcuts: list[str],
+                  redundancy: int | None, flags: dict[str, str]) -> list[Scenario]:
+    """The scenario with each variant's overrides on top of the common ones, named
+    "<name> key=value ..." (validated like --set; an error names the variant)."""
+    out = []
+    for spec in specs:
+        sets = [f"{k}={v}" for k, v in spec if k != "redundancy"]
+        level = next((v for k, v in spec if k == "redundancy"), None)
+        text = " ".join(f"{k}={v}" for k, v in spec)
+        try:
+            if level is not None and not (level.isdigit() and int(level) >= 1):
+                raise InputError(f"redundancy={level}: expected a whole number of replicas >= 1")
+            scenario = load_scenario(name, [*shortcuts, *sets], int(level) if level else redundancy)
+        except (ScenarioError, InputError) as err:
+            flag = flags.get(text, "--variant")
+            reason = err.message if isinstance(err, InputError) else err
+            raise InputError(f"{flag} {text}: {reason}") from None
+        out.append(dataclasses.replace(scenario, name=f"{scenario.name} {text}") if spec else scenario)
+    return out
+
+
 @click.command("compare")
-@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@click.argument("scenarios", nargs=-1, required=False, metavar="SCENARIO...")
+@click.option("--vary", multiple=True, metavar="KEY=V1,V2,...", help=VARY_HELP)
+@click.option("--variant", multiple=True, metavar="KEY=VALUE[;...]", help=VARIANT_HELP)
 @scenario_overrides
 @replication_options
 @click.option("--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Folder for the results and the report (default: results/compare-<names>-<hash>).")
 @dpi_option
 @reports_input_errors
-def compare_command(scenarios, overrides, redundancy, replications, horizon, seed, workers, out,
-                    dpi) -> None:
+def compare_command(scenarios, vary, variant, overrides, redundancy, replications, horizon, seed, workers,
+                    out, dpi) -> None:
     """Compare architectures: run every SCENARIO (files or built-in names; the first is the
-    baseline) on the same seed and replications (common random numbers), store the JSON results
-    and timelines in DIR, and write DIR/report.html (self-contained), DIR/report.md and
-    DIR/figures/*.png|svg from them. Re-draw later with `sim report DIR`."""
+    baseline), or variants of one SCENARIO (--vary, --variant), on the same seed and replications
+    (common random numbers), print the key results and the paired differences against the
+    baseline, store the JSON results and timelines in DIR, and write DIR/report.html
+    (self-contained), DIR/report.md and DIR/figures/*.png|svg. Re-draw later with `sim report DIR`."""
     # imported here, not at the top: the plotting stack is slow to import (see the module docstring)
     from sim.report.collect import COMPARISON_KIND, default_comparison_dir, store_comparison
     from sim.report.compare import build_compare_report
+    from sim.report.comparison import load_comparison
     from sim.report.output import ReportError
 
-    if len(scenarios) < 2:
-        raise InputError("give at least two scenarios to compare (for one: `sim run SCENARIO --plot DIR`)")
-    shortcuts = collect_overrides(overrides, replications, horizon, seed)
-    resolved = [load_scenario(s, shortcuts, redundancy) for s in scenarios]
+    quick = replications == 1
+    shortcuts = collect_overrides(overrides, None if quick else replications, horizon, seed)
+    if vary or variant:
+        if len(scenarios) > 1:
+            raise InputError("--vary/--variant make variants of one scenario; give one SCENARIO (or none: "
+                             "baseline)")
+        specs = variant_specs(vary, variant)
+        varied = specs[:len(specs) - len(variant)]
+        flags = {" ".join(f"{k}={v}" for k, v in spec): "--vary" for spec in varied}
+        base_name = scenarios[0] if scenarios else None
+        resolved = load_variants(base_name, specs, shortcuts, redundancy, flags)
+        names = [base_name] * len(resolved)
+        if len(resolved) < 2:
+            raise InputError("--vary with one value and no --variant leaves nothing to compare; give two "
+                             "values, e.g. --vary redundancy=2,3")
+    else:
+        if len(scenarios) < 2:
+            raise InputError("give at least two scenarios to compare, or variants of one (--vary "
+                             "redundancy=2,3; for one scenario alone: `sim run SCENARIO --plot DIR`)")
+        resolved = [load_scenario(s, shortcuts, redundancy) for s in scenarios]
+        names = list(scenarios)
     # common random numbers: one seed and one number of replications for all (default: the baseline's)
-    reps = resolved[0].replications if replications is None else replications
+    reps = 1 if quick else resolved[0].replications if replications is None else replications
     root_seed = resolved[0].seed if seed is None else seed
     resolved = [dataclasses.replace(s, replications=reps, seed=root_seed) for s in resolved]
     folder = Path(out) if out else default_comparison_dir(resolved, reps, root_seed)
@@ -89,20 +166,39 @@ def compare_command(scenarios, overrides, redundancy, replications, horizon, see
         _prepare_out(folder, COMPARISON_KIND)
     except ReportError as err:
         raise InputError(f"--out {folder}: {err}") from None
-    for s in resolved:
-        click.echo(describe(s))
-    command = _command_line("compare", scenarios, overrides, redundancy, replications, horizon, seed)
+    for name, s in zip(names, resolved, strict=True):
+        click.echo(header(name, s))
+    command = _command_line("compare", scenarios, overrides, redundancy, replications, horizon, seed,
+                            vary, variant)
+    progress = ProgressLine()
+
+    def echo(text: str) -> None:
+        progress.clear()
+        click.echo(text)
+
     try:
-        store_comparison(resolved, folder, reps, root_seed, workers, command, echo=click.echo)
+        store_comparison(resolved, folder, reps, root_seed, workers, command, echo=echo,
+                         progress=progress.update)
+    except KeyboardInterrupt:
+        progress.clear()
+        click.echo(f"interrupted: the comparison in {folder} is incomplete; run the same command again",
+                   err=True)
+        raise SystemExit(INTERRUPTED) from None
     except OSError as err:
         raise InputError(f"--out {folder}: cannot write: {err.strerror}") from None
+    progress.clear()
+    manifest, runs = load_comparison(folder)
+    click.echo("\n" + comparison_text(manifest, runs, resolved[0].horizon_s))
     _echo_files(build_compare_report(folder, dpi))
 
 
 def _command_line(name: str, scenarios: tuple[str, ...], overrides: tuple[str, ...], redundancy: int | None,
-                  replications: int | None, horizon: str | None, seed: int | None) -> str:
+                  replications: int | None, horizon: str | None, seed: int | None,
+                  vary: tuple[str, ...] = (), variant: tuple[str, ...] = ()) -> str:
     """The command that reproduces this comparison (for the report)."""
     parts = ["sim", name, *scenarios]
+    parts += [x for v in vary for x in ("--vary", v)]
+    parts += [x for v in variant for x in ("--variant", v)]
     parts += [x for o in overrides for x in ("--set", o)]
     for option, value in (("--redundancy", redundancy), ("--replications", replications),
                           ("--horizon", horizon), ("--seed", seed)):
@@ -143,12 +239,16 @@ def report_command(folder, objective, metrics, out, dpi) -> None:
 plot_option = click.option(
     "--plot", "plot_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
     help="Also store the result and one representative replication's timeline in DIR and draw a "
-         "timeline and a summary figure there (PNG + SVG, and report.html/report.md).",
+         "timeline and a summary figure there (PNG + SVG, and report.html/report.md). DIR must be new or "
+         "empty unless --force.",
 )
+force_option = click.option("--force", is_flag=True, default=False,
+                            help="Let --plot write into a folder that is not empty (overwriting its report).")
 
 
 def write_run_plots(result: RunResult, plot_dir: str, echo: Callable[[str], None] = click.echo) -> None:
-    """Store a ``sim run`` result (a :class:`sim.experiment.RunResult`) in ``plot_dir`` and draw it."""
+    """Store a ``sim run`` result (a :class:`sim.experiment.RunResult`) in ``plot_dir`` and draw it
+    (the representative replication's timeline comes from ``result.timelines`` when recorded)."""
     from sim.report.collect import store_run
     from sim.report.single import build_run_report
 

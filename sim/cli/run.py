@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import click
 
-from sim.cli.format import metric_table
+from sim.cli.format import INTERRUPTED, ProgressLine, header, metric_table
 from sim.cli.options import (
     InputError,
     check_output_file,
@@ -14,42 +19,88 @@ from sim.cli.options import (
     scenario_overrides,
     write_error,
 )
-from sim.cli.report import plot_option, write_run_plots
+from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
-from sim.scenario import describe, load_scenario
-from sim.scenario.io import write_json_atomic
+from sim.scenario import load_scenario
+from sim.scenario.io import jsonable, write_json_atomic
+from sim.scenario.spec import Scenario
+
+STDOUT = "-"  # `--json -`: the JSON goes to standard output (and the table to standard error)
+
+
+def resolve(name: str | None, overrides: tuple[str, ...], redundancy: int | None, replications: int | None,
+            horizon: str | None, seed: int | None) -> Scenario:
+    """Load the scenario with every override; ``--replications 1`` (a quick look, which a scenario
+    file cannot ask for) is applied after validation."""
+    quick = replications == 1
+    shortcuts = collect_overrides(overrides, None if quick else replications, horizon, seed)
+    resolved = load_scenario(name, shortcuts, redundancy)
+    return dataclasses.replace(resolved, replications=1) if quick else resolved
+
+
+def interrupted(progress: ProgressLine, what: str) -> SystemExit:
+    """Ctrl-C: say so on one line (no traceback) and exit with 130."""
+    progress.clear()
+    click.echo(f"interrupted: {what}", err=True)
+    return SystemExit(INTERRUPTED)
+
+
+def check_plot_dir(plot_dir: str | None, force: bool) -> None:
+    """``--plot DIR`` must name a new or empty folder unless ``--force`` (checked before simulating)."""
+    if not plot_dir:
+        return
+    path = Path(plot_dir)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--plot {plot_dir}: exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise InputError(f"--plot {plot_dir}: folder exists and is not empty; choose a new folder or add "
+                         "--force to overwrite its report files")
 
 
 @click.command("run")
 @click.argument("scenario", required=False, metavar="[SCENARIO]")
 @scenario_overrides
 @replication_options
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              metavar="PATH", help="Write the full result (scenario, metrics, every replication) as JSON.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+              default=None, metavar="PATH",
+              help="Write the full result (scenario, metrics, every replication) as JSON; '-': to standard "
+                   "output (the table then goes to standard error).")
 @plot_option
+@force_option
 @reports_input_errors
 def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, json_path,
-                plot_dir) -> None:
+                plot_dir, force) -> None:
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
-    resolved = load_scenario(scenario, collect_overrides(overrides, replications, horizon, seed), redundancy)
+    resolved = resolve(scenario, overrides, redundancy, replications, horizon, seed)
     check_output_file("--json", json_path)
-    click.echo(describe(resolved))
-    result = run(resolved, workers=workers)
-    click.echo(metric_table(result.metrics))
-    click.echo(
-        f"\n{result.replications} replications, seed {result.seed}, {result.workers} worker(s): "
-        f"{result.wall_s:.1f} s wall, {result.customers:,} customers "
+    check_plot_dir(plot_dir, force)
+    to_stdout = json_path == STDOUT
+    echo: Callable[[str], None] = (lambda text: click.echo(text, err=True)) if to_stdout else click.echo
+    echo(header(scenario, resolved))
+    progress = ProgressLine()
+    try:
+        result = run(resolved, workers=workers, progress=progress.callback(resolved.name),
+                     timelines=bool(plot_dir))
+    except KeyboardInterrupt:
+        raise interrupted(progress, f"{resolved.replications} replications stopped, no results") from None
+    progress.clear()
+    echo(metric_table(result.metrics, resolved.horizon_s))
+    echo(
+        f"\n{result.replications} replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
+        f"{result.workers} worker(s): {result.wall_s:.1f} s wall, {result.customers:,} customers "
         f"({result.customers_per_s:,.0f}/s)"
     )
-    if json_path is not None:
+    if to_stdout:
+        click.echo(json.dumps(jsonable(result.to_dict()), indent=2))
+    elif json_path:
         try:
             write_json_atomic(json_path, result.to_dict())
         except OSError as err:
             raise write_error("--json", json_path, err) from None
-        click.echo(f"wrote {json_path}")
+        echo(f"wrote {json_path}")
     if plot_dir:
-        write_run_plots(result, plot_dir)
+        write_run_plots(result, plot_dir, echo)
 
 
 @click.command("validate")
@@ -70,8 +121,20 @@ def validate_command(replications, scale, seed, workers, only) -> None:
     unknown = [n for n in names if n not in {c.name for c in CHECKS}]
     if unknown:
         raise InputError(f"--only {unknown[0]}: unknown check; checks: {', '.join(c.name for c in CHECKS)}")
-    outcomes = run_checks(names, replications=replications, scale=scale, seed=seed, workers=workers,
-                          echo=click.echo)
+    progress = ProgressLine()
+
+    def echo(text: str) -> None:
+        progress.clear()
+        click.echo(text)
+
+    def check_progress(name: str, index: int, done: int, total: int) -> None:
+        progress.update(f"check {index + 1}/{len(names)} {name}", done, total)
+
+    try:
+        outcomes = run_checks(names, replications=replications, scale=scale, seed=seed, workers=workers,
+                              echo=echo, progress=check_progress)
+    except KeyboardInterrupt:
+        raise interrupted(progress, "validation stopped") from None
     failed = [o for o in outcomes if not o.passed]
     click.echo(f"\n{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:

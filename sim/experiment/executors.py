@@ -44,11 +44,12 @@ class Task:
     scenario: Scenario
     seed: int
     replication: int
+    timeline: bool = False  # also record the replication's incident timeline (for reports)
 
 
 def run_task(task: Task) -> tuple[Hashable, ReplicationResult]:
     """Run one task where the executor put it (a module-level function, so workers can import it)."""
-    return task.key, run_replication(task.scenario, task.seed, task.replication)
+    return task.key, run_replication(task.scenario, task.seed, task.replication, timeline=task.timeline)
 
 
 def available_cores() -> int:
@@ -177,13 +178,23 @@ class ProcessExecutor(Executor):
             finished = True
         finally:
             if not finished:  # interrupted or failed: drop what is queued, keep nothing running for long
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                _stop_pool(self._pool)
                 self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers now: a replication in progress can take minutes,
+    and Ctrl-C must not wait for it (nothing of an abandoned run is kept)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        if process.is_alive():
+            process.terminate()
 
 
 def run_tasks(tasks: list[Task]) -> list[tuple[Hashable, ReplicationResult]]:

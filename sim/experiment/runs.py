@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sim import __version__
-from sim.experiment.executors import map_replications
+from sim.experiment.executors import ProcessExecutor, SerialExecutor, Task, available_cores
 from sim.experiment.replication import ReplicationResult
 from sim.scenario.convert import scenario_to_dict
 from sim.scenario.spec import Scenario
@@ -32,6 +32,9 @@ class RunResult:
     version: str = __version__
     workers: int = 1
     extra: dict = field(default_factory=dict)
+    #: every replication's incident timeline, in replication order (``run(..., timelines=True)``);
+    #: not part of :meth:`to_dict`
+    timelines: tuple[dict, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def customers_per_s(self) -> float:
@@ -62,19 +65,38 @@ def summarize_replications(results: Sequence[ReplicationResult]) -> dict[str, Su
     return {name: summarize([r.metrics[name] for r in results], bounds=metric_bounds(name)) for name in names}
 
 
+#: ``progress(done, total)``: called after each finished replication (and once with 0 at the start)
+Progress = Callable[[int, int], None]
+
+
 def run(
-    scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None
+    scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None,
+    *, progress: Progress | None = None, timelines: bool = False,
 ) -> RunResult:
     """Run independent replications (in parallel processes) and summarise them.
 
     Results depend only on the scenario, the seed and the number of replications, never on
-    the number of workers.
+    the number of workers. ``progress(done, total)`` is called as replications finish (in the
+    calling process). With ``timelines=True`` every replication also records its incident
+    timeline (the same simulation, so the metrics are identical; tens of kB per
+    replication), available as ``RunResult.timelines``. Ctrl-C (KeyboardInterrupt) stops the
+    worker processes at once and propagates.
     """
     check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     wall0 = time.perf_counter()
-    results, used = map_replications(scenario, seed, range(replications), workers)
+    used = max(1, min(available_cores() if workers is None else workers, replications))
+    tasks = [Task(i, scenario, seed, i, timeline=timelines) for i in range(replications)]
+    by_index: dict[int, ReplicationResult] = {}
+    if progress is not None:
+        progress(0, replications)
+    with SerialExecutor() if used == 1 else ProcessExecutor(used) as executor:
+        for key, result in executor.run(tasks):
+            by_index[key] = result
+            if progress is not None:
+                progress(len(by_index), replications)
+    results = [by_index[i] for i in range(replications)]
     wall = time.perf_counter() - wall0
     return RunResult(
         scenario=scenario,
@@ -86,4 +108,5 @@ def run(
         customers=sum(r.customers for r in results),
         cpu_s=sum(r.cpu_s for r in results),
         workers=used,
+        timelines=tuple(r.timeline for r in results) if timelines else None,
     )

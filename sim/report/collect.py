@@ -13,6 +13,15 @@ The *representative replication* is the one whose lost checkouts, in the first (
 scenario, are closest to the baseline's median (ties: the lowest index). The same replication
 index is shown for every scenario: with common random numbers it is the same simulated day
 (same customers, same failures of the replicas the architectures share) under each architecture.
+
+Each scenario is simulated once: every replication records its timeline as it runs (tens of kB
+each, and the outage windows of every replication are needed anyway), so the representative can
+be chosen after the fact without running anything again.
+
+File names come from scenario names through :func:`unique_labels`: only letters, digits, ``_``,
+``-`` and ``.`` survive, never a leading dot, at most :data:`MAX_LABEL` characters, distinct even
+on a case-insensitive file system, so no name (``../x``, ``a/b``, ``/etc``) can reach outside
+the folder.
 """
 
 from __future__ import annotations
@@ -22,14 +31,12 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from sim import __version__
-from sim.experiment import ReplicationResult, RunResult, run, run_replication
-from sim.experiment.executors import available_cores, process_context
+from sim.experiment import RunResult, run, run_replication
 from sim.scenario import scenario_hash
 from sim.scenario.io import write_json_atomic
 from sim.scenario.spec import Scenario
@@ -59,51 +66,45 @@ def measured_windows(windows: Sequence[Sequence[float]], warmup_s: float,
     return [[float(s), float(e)] for s, e in windows if warmup_s <= s < horizon_s]
 
 
-def _timeline_task(args: tuple[Scenario, int, int]) -> ReplicationResult:
-    scenario, seed, replication = args
-    return run_replication(scenario, seed, replication, timeline=True)
-
-
-def timeline_replications(scenario: Scenario, seed: int, replications: Sequence[int],
-                          workers: int | None = None) -> list[ReplicationResult]:
-    """Replications with timelines, in parallel processes, in replication order."""
-    indices = list(replications)
-    workers = max(1, min(available_cores() if workers is None else workers, len(indices)))
-    tasks = [(scenario, seed, i) for i in indices]
-    if workers == 1:
-        return [_timeline_task(t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
-        return list(pool.map(_timeline_task, tasks))
-
-
-def timeline_record(scenario: Scenario, results: Sequence[ReplicationResult], representative: int,
+def timeline_record(scenario: Scenario, timelines: Sequence[dict], representative: int,
                     rule: str = REPRESENTATIVE_RULE) -> dict:
-    """The stored timeline file: the representative's full timeline and every replication's windows."""
-    by_index = {r.replication: r for r in results}
+    """The stored timeline file: the representative's full timeline and every replication's windows.
+
+    ``timelines[i]`` is replication i's timeline (``RunResult.timelines``).
+    """
     return {
         "replication": representative,
         "rule": rule,
         "horizon_s": scenario.horizon_s,
         "warmup_s": scenario.warmup_s,
-        "timeline": by_index[representative].timeline,
+        "timeline": timelines[representative],
         "windows": [
-            {"replication": r.replication,
-             "path_down": measured_windows(r.timeline["path_down"], scenario.warmup_s, scenario.horizon_s),
-             "status_page": r.timeline["status_page"],
-             "service_incidents": r.timeline.get("service_incidents", [])}
-            for r in results
+            {"replication": i,
+             "path_down": measured_windows(t["path_down"], scenario.warmup_s, scenario.horizon_s),
+             "status_page": t["status_page"],
+             "service_incidents": t.get("service_incidents", [])}
+            for i, t in enumerate(timelines)
         ],
     }
 
 
+MAX_LABEL = 60  # characters of a file-name label (room for "timeline-" and ".json" in any file system)
+
+
 def unique_labels(names: Sequence[str]) -> list[str]:
-    """File-safe, distinct labels for scenario names (``a``, ``a-2``, ...)."""
+    """File-safe, distinct labels for scenario names (``a``, ``a-2``, ...).
+
+    Anything but letters, digits, ``_``, ``-`` and ``.`` becomes ``-`` (so ``/``, ``\\`` and
+    ``..`` can never form a path), leading and trailing dots and dashes go, and labels are cut to
+    :data:`MAX_LABEL` characters and kept distinct ignoring case.
+    """
     labels: list[str] = []
     for name in names:
-        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "scenario"
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+        base = re.sub(r"\.{2,}", "-", base).strip("-.")[:MAX_LABEL].strip("-.") or "scenario"
         label, k = base, 2
-        while label in labels:
-            label, k = f"{base}-{k}", k + 1
+        while label.lower() in {x.lower() for x in labels}:
+            label, k = f"{base[:MAX_LABEL - len(str(k)) - 1]}-{k}", k + 1
         labels.append(label)
     return labels
 
@@ -118,27 +119,28 @@ def default_comparison_dir(scenarios: Sequence[Scenario], replications: int, see
 
 def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int, seed: int,
                      workers: int | None = None, command: str = "",
-                     echo: Callable[[str], None] = lambda _: None) -> Path:
+                     echo: Callable[[str], None] = lambda _: None,
+                     progress: Callable[[str, int, int], None] | None = None) -> Path:
     """Run every scenario on the same seed (common random numbers) and store what the report needs.
 
-    Returns the manifest's path. Each scenario is run with :func:`sim.experiment.run` (its JSON is
-    exactly ``sim run --json``), then every replication again with a timeline, for the
-    representative timeline and the per-outage recovery times.
+    Returns the manifest's path. Each scenario is run once with :func:`sim.experiment.run` (its
+    JSON is exactly ``sim run --json``), every replication recording its timeline, for the
+    representative timeline and the per-outage recovery times. ``progress(label, done, total)``
+    is called as replications finish.
     """
     out = Path(out)
     labels = unique_labels([s.name for s in scenarios])
-    results: list[RunResult] = []
-    for label, scenario in zip(labels, scenarios, strict=True):
-        echo(f"running {label}: {replications} replications, seed {seed}")
-        result = run(scenario, replications=replications, seed=seed, workers=workers)
+    representative = 0
+    for index, (label, scenario) in enumerate(zip(labels, scenarios, strict=True)):
+        echo(f"running {label}: {replications} replication{'s' if replications != 1 else ''}, seed {seed}")
+        report = None if progress is None else (lambda done, total, x=label: progress(x, done, total))
+        result = run(scenario, replications=replications, seed=seed, workers=workers, progress=report,
+                     timelines=True)
+        if index == 0:
+            representative = representative_replication(result.per_replication)
         write_json_atomic(out / "results" / f"{label}.json", result.to_dict())
-        results.append(result)
-    representative = representative_replication(results[0].per_replication)
-    for label, scenario in zip(labels, scenarios, strict=True):
-        echo(f"timelines of {label}")
-        with_timelines = timeline_replications(scenario, seed, range(replications), workers)
         write_json_atomic(out / "timelines" / f"{label}.json",
-                          timeline_record(scenario, with_timelines, representative))
+                          timeline_record(scenario, result.timelines, representative))
     manifest = {
         "kind": COMPARISON_KIND,
         "version": __version__,
@@ -165,9 +167,15 @@ def store_run(result: RunResult, out: Path, command: str = "") -> Path:
     out = Path(out)
     write_json_atomic(out / "result.json", result.to_dict())
     representative = representative_replication(result.per_replication)
-    rep = timeline_replications(result.scenario, result.seed, [representative], workers=1)
+    timelines = result.timelines
+    if timelines is None:  # run without timelines: simulate the representative once more, with one
+        timelines = {representative: run_replication(result.scenario, result.seed, representative,
+                                                     timeline=True).timeline}
     rule = "the replication whose lost checkouts are closest to the median over replications"
-    write_json_atomic(out / "timeline.json", timeline_record(result.scenario, rep, representative, rule))
+    record = timeline_record(result.scenario, [timelines[representative]], 0, rule)
+    record["replication"] = representative
+    record["windows"][0]["replication"] = representative
+    write_json_atomic(out / "timeline.json", record)
     return write_json_atomic(out / "manifest.json", {
         "kind": RUN_KIND, "version": __version__, "command": command,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

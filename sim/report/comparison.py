@@ -98,12 +98,20 @@ def load_comparison(folder: Path) -> tuple[dict, list[StoredRun]]:
                           f"(kind {manifest.get('kind')!r})")
     runs = []
     for entry in manifest["scenarios"]:
-        result = read_json(folder / entry["result"])
-        timeline = read_json(folder / entry["timeline"]) if entry.get("timeline") else None
+        result = read_json(inside(folder, entry["result"]))
+        timeline = read_json(inside(folder, entry["timeline"])) if entry.get("timeline") else None
         runs.append(StoredRun(entry["label"], result, timeline))
     if not runs:
         raise ReportError(f"{folder / 'manifest.json'}: no scenarios")
     return manifest, runs
+
+
+def inside(folder: Path, relative: str) -> Path:
+    """``folder / relative``, refusing a stored path that leads outside the folder."""
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ReportError(f"{folder / 'manifest.json'}: {relative!r} is outside the folder")
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,10 +222,8 @@ def diff_text(metric: str, x: float, currency: str = "") -> str:
 
 
 def percent_change(x: float) -> str:
-    """A relative change as a signed percentage."""
-    if style.is_missing(x):
-        return "–"
-    return style.signed(f"{100 * x:.1f}%".replace("-", "−"), x)
+    """A relative change as a signed percentage, or a factor beyond a doubling ("×176")."""
+    return style.relative_change(x)
 
 
 def _judgement(row: PairedRow) -> str:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from sim.report import style
 from sim.report.collect import RUN_KIND
-from sim.report.comparison import StoredRun, summary_table
+from sim.report.comparison import StoredRun, inside, summary_table
 from sim.report.document import Document, FigureRef, Paragraph
 from sim.report.figures import BarPanel, Estimate, bar_figure
 from sim.report.output import ReportError, ReportFiles, read_json, write_report
@@ -25,8 +25,8 @@ def load_run(folder: Path) -> StoredRun:
     manifest = read_json(folder / "manifest.json")
     if manifest.get("kind") != RUN_KIND:
         raise ReportError(f"{folder / 'manifest.json'}: not a `sim run --plot` folder")
-    result = read_json(folder / manifest["result"])
-    timeline = read_json(folder / manifest["timeline"]) if manifest.get("timeline") else None
+    result = read_json(inside(folder, manifest["result"]))
+    timeline = read_json(inside(folder, manifest["timeline"])) if manifest.get("timeline") else None
     return StoredRun(result["scenario"]["scenario"]["name"], result, timeline)
 
 

@@ -92,17 +92,76 @@ def scenario_hash(s: Scenario) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def describe(s: Scenario) -> str:
-    """One line: name, tiers × replicas, arrival rate, horizon, replications, then the description."""
+#: Keys whose change leaves a scenario's own description true (the header states them itself).
+_NOT_DESCRIBED = ("scenario.name", "scenario.description", "scenario.replications", "scenario.seed",
+                  "scenario.horizon", "scenario.warmup")
+
+
+def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted key → value of every leaf of a TOML-shaped dict (list items by index)."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, v in items:
+        out.update(_leaves(v, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def changed_keys(s: Scenario, base: Scenario) -> list[str]:
+    """Dotted keys whose value differs between ``s`` and ``base`` (e.g. the file before overrides),
+    leaving out those that do not change what a description talks about (replications, seed, horizon)."""
+    a, b = _leaves(scenario_to_dict(s)), _leaves(scenario_to_dict(base))
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and not k.startswith(_NOT_DESCRIBED))
+
+
+def arrival_rates(s: Scenario) -> tuple[float, float]:
+    """Mean and peak arrival rate (customers/s) over the measured window, daily profile, spikes
+    and ramp included (sampled every minute at most, and at every spike's start)."""
+    tr = s.traffic
+    if not tr.time_varying:
+        return tr.arrival_rate_per_s, tr.arrival_rate_per_s
+    start, end = s.warmup_s, s.horizon_s
+    steps = max(1, min(20_000, math.ceil((end - start) / 60.0)))
+    width = (end - start) / steps
+    samples = [tr.multiplier(start + (i + 0.5) * width) for i in range(steps)]
+    peak = max(samples + [tr.multiplier(x.start_s) for x in tr.spikes if start <= x.start_s < end])
+    return tr.arrival_rate_per_s * sum(samples) / steps, tr.arrival_rate_per_s * peak
+
+
+def _rate_text(s: Scenario) -> str:
+    if not s.traffic.time_varying:
+        return f"{s.traffic.arrival_rate_per_s:g} customers/s"
+    mean, peak = arrival_rates(s)
+    return f"{mean:.3g} customers/s on average (peak {peak:.3g})"
+
+
+def describe(s: Scenario, base: Scenario | None = None) -> str:
+    """One line: name, tiers × replicas, arrival rate (mean and peak when it varies), horizon,
+    replications, then the scenario's own description.
+
+    ``base`` is the scenario as its file says (before overrides): when an override changed
+    anything the description may talk about, the description is marked
+    ``(file description; overridden: KEY, ...)`` so the header never claims what does not run.
+    """
     modes = {t.mode for t in s.path_tiers}
     one_mode = len(modes) == 1
     line = " → ".join(f"{t.name}×{t.replicas}" + ("" if one_mode else f" ({t.mode})") for t in s.path_tiers)
     parts = [line + (f" ({modes.pop()})" if one_mode else "")]
     if s.dependencies:
         parts[0] += " + " + ", ".join(f"{n}×{s.tier(n).replicas}" for n in s.dependencies)
-    parts += [f"{s.traffic.arrival_rate_per_s:g} customers/s", f"horizon {format_duration(s.horizon_s)}",
-              f"{s.replications} replications"]
+    parts += [_rate_text(s), f"horizon {format_duration(s.horizon_s)}",
+              f"{s.replications} replication" + ("s" if s.replications != 1 else "")]
     if s.outages:
         parts.append(f"{len(s.outages)} injected outage" + ("s" if len(s.outages) > 1 else ""))
     text = f"{s.name}: " + ", ".join(parts)
-    return f"{text} — {s.description}" if s.description else text
+    if not s.description:
+        return text
+    changed = changed_keys(s, base) if base is not None else []
+    if not changed:
+        return f"{text} — {s.description}"
+    shown = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4 else "")
+    return f"{text} — {s.description} (file description; overridden: {shown})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -15,13 +15,20 @@ CONFIDENCE = 0.95
 
 @dataclass(frozen=True)
 class Summary:
-    """Mean of one metric over independent replications, with a two-sided t interval."""
+    """Mean of one metric over independent replications, with a two-sided t interval.
+
+    With one replication (``n == 1``) there is no interval: ``std``, ``ci_low`` and ``ci_high``
+    are NaN (``null`` in JSON). ``clipped_low``/``clipped_high`` say that the t interval reached
+    past a value the metric cannot take and was cut there (see :func:`summarize`).
+    """
 
     mean: float
     std: float
     n: int
     ci_low: float
     ci_high: float
+    clipped_low: bool = False
+    clipped_high: bool = False
 
     @property
     def half_width(self) -> float:
@@ -30,8 +37,16 @@ class Summary:
     def contains(self, value: float) -> bool:
         return self.ci_low <= value <= self.ci_high
 
-    def to_dict(self) -> dict[str, float | int]:
-        return asdict(self)
+    @property
+    def has_interval(self) -> bool:
+        """False with fewer than two replications (no spread, hence no interval)."""
+        return self.n >= 2 and not (math.isnan(self.ci_low) or math.isnan(self.ci_high))
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """``mean``, ``std``, ``n``, ``ci_low``, ``ci_high``; a missing value (NaN) is None (JSON null)."""
+        values = {"mean": self.mean, "std": self.std, "n": self.n, "ci_low": self.ci_low,
+                  "ci_high": self.ci_high}
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in values.items()}
 
 
 def summarize(
@@ -43,7 +58,9 @@ def summarize(
 
     ``bounds`` is the range the metric can take (e.g. ``(0, 1)`` for a fraction); the interval
     is cut to it, which keeps its coverage (the true mean lies inside the range) and avoids
-    reporting impossible values such as a negative count for rare events.
+    reporting impossible values such as a negative count for rare events; the cut ends are marked
+    ``clipped_low``/``clipped_high``. One value (``n == 1``): the mean, with NaN for the standard
+    deviation and the interval (a quick look, no uncertainty); none: every field NaN, ``n == 0``.
     """
     x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     n = int(x.size)
@@ -56,7 +73,9 @@ def summarize(
     if std == 0.0:
         return Summary(mean, 0.0, n, mean, mean)
     low, high = stats.t.interval(confidence, df=n - 1, loc=mean, scale=std / math.sqrt(n))
-    return Summary(mean, std, n, max(float(low), bounds[0]), min(float(high), bounds[1]))
+    low, high = float(low), float(high)
+    return Summary(mean, std, n, max(low, bounds[0]), min(high, bounds[1]),
+                   clipped_low=low < bounds[0], clipped_high=high > bounds[1])
 
 
 def paired_difference(

@@ -40,9 +40,12 @@ METRICS: dict[str, str] = {
 
 
 def metric_bounds(name: str) -> tuple[float, float]:
-    """The values a metric can take: fractions lie in [0, 1], everything else is non-negative."""
+    """The values a metric can take: fractions lie in [0, 1], attempts per checkout are at least 1,
+    everything else is non-negative."""
     if name.startswith("availability") or name == "lost_fraction":
         return (0.0, 1.0)
+    if name == "retry_load_factor":
+        return (1.0, math.inf)
     return (0.0, math.inf)
 
 

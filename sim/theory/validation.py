@@ -91,11 +91,13 @@ def compare(comparison: Comparison, per_replication: Sequence[Metrics],
 
 
 def run_check(check: Check, replications: int = 10, scale: float = 1.0, seed: int = 2024,
-              workers: int | None = None, confidence: float = CONFIDENCE) -> CheckOutcome:
-    """Simulate ``check``'s scenario and compare every quantity with its analytic value."""
+              workers: int | None = None, confidence: float = CONFIDENCE,
+              progress: Callable[[int, int], None] | None = None) -> CheckOutcome:
+    """Simulate ``check``'s scenario and compare every quantity with its analytic value
+    (``progress(done, total)`` as its replications finish)."""
     wall0 = time.perf_counter()
     scenario = scenario_from_dict(check.build(scale), source=f"<check {check.name}>")
-    result = run(scenario, replications=replications, seed=seed, workers=workers)
+    result = run(scenario, replications=replications, seed=seed, workers=workers, progress=progress)
     outcomes = tuple(compare(c, result.per_replication, confidence) for c in check.comparisons)
     return CheckOutcome(check.name, outcomes, replications, scale, seed, confidence,
                         time.perf_counter() - wall0)
@@ -147,8 +149,10 @@ class Table:
 
 def run_checks(names: Sequence[str] | None = None, replications: int = 10, scale: float = 1.0,
                seed: int = 2024, workers: int | None = None,
-               echo: Callable[[str], object] = print) -> list[CheckOutcome]:
-    """Run the named checks (None: all) and print each comparison's verdict as it finishes.
+               echo: Callable[[str], object] = print,
+               progress: Callable[[str, int, int, int], None] | None = None) -> list[CheckOutcome]:
+    """Run the named checks (None: all) and print each comparison's verdict as it finishes;
+    ``progress(check, index, done, total)`` as each check's replications finish.
 
     Raises ``ValueError`` for an unknown name.
     """
@@ -166,8 +170,10 @@ def run_checks(names: Sequence[str] | None = None, replications: int = 10, scale
     echo(table.header())
     wall0 = time.perf_counter()
     outcomes = []
-    for check in checks:
-        outcome = run_check(check, replications, scale, seed, workers)
+    for index, check in enumerate(checks):
+        report = None if progress is None else (
+            lambda done, total, c=check.name, i=index: progress(c, i, done, total))
+        outcome = run_check(check, replications, scale, seed, workers, progress=report)
         echo(table.rows(outcome))
         outcomes.append(outcome)
     echo(f"\nsimulated in {time.perf_counter() - wall0:.1f} s")

@@ -140,7 +140,7 @@ def test_malformed_scenario_gives_one_clear_line_and_exit_2(tmp_path: Path, case
     (["run", "--set", "tiers.web.replicas"], "expected KEY=VALUE"),
     (["run", "--set", "tiers.nosuch.replicas=2"], "tiers.nosuch"),
     (["run", "--redundancy", "0"], "--redundancy"),
-    (["run", "--replications", "1"], "--replications"),
+    (["run", "--replications", "0"], "--replications"),
     (["run", "--horizon", "soon"], "scenario.horizon"),
     (["run", "--set", "customer.max_attempts=0"], "customer.max_attempts"),
 ])
