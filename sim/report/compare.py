@@ -194,8 +194,13 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
                       "to 99%) per incident, with 95% confidence intervals."),
             FigureRef("recovery_ecdf", "Left: the empirical CDF of every outage's length (path down → up) "
                       "over all replications — how long customers' checkout path was actually broken, "
-                      "outage by outage (n = outages). Right: the per-replication mean service recovery "
-                      "time (n = replications with an incident). A curve further left recovers faster."))
+                      "outage by outage (n = outages). Right: "
+                      + ("the empirical CDF of every service incident's length (first failed attempt → "
+                         "1-minute success rate back to 99%) over all replications (n = incidents)"
+                         if all(r.service_incident_lengths_s() is not None for r in runs) else
+                         "the per-replication mean service recovery time (n = replications with an "
+                         "incident)")
+                      + ". A curve further left recovers faster."))
     money = ("lost_revenue", "infrastructure_cost")
     if any(r.has(m) and (r.estimate(m).mean or 0) > 0 for r in runs for m in money):
         figures["costs"] = cost_figure(runs)

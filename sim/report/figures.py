@@ -97,6 +97,11 @@ def save_figure(fig: Figure, folder: Path, stem: str, dpi: int = style.PNG_DPI) 
     return png, svg
 
 
+def has_interval(e: Estimate) -> bool:
+    """Whether an estimate with a mean has a confidence interval (one observation has none)."""
+    return math.isnan(e.mean) or not (math.isnan(e.low) or math.isnan(e.high))
+
+
 def error_bars(estimates: Sequence[Estimate]) -> np.ndarray | None:
     """Asymmetric error bars (2 × n) for estimates; zero where there is no interval."""
     lows = [e.mean - e.low if not math.isnan(e.low) else 0.0 for e in estimates]
@@ -150,6 +155,7 @@ def draw_bar_panel(ax: Axes, panel: BarPanel) -> None:
     single = len(panel.groups) == 1
     width = 0.7 if single else 0.8 / n
     x = np.arange(len(panel.groups))
+    tops: list[float] = []
     for i, label in enumerate(series):
         ests = list(panel.values[label])
         means = np.array([0.0 if math.isnan(e.mean) else e.mean for e in ests])
@@ -160,7 +166,10 @@ def draw_bar_panel(ax: Axes, panel: BarPanel) -> None:
         notes = (panel.notes or {}).get(label)
         for j, e in enumerate(ests):
             text = notes[j] if notes else ("n/a" if math.isnan(e.mean) else "")
+            if not has_interval(e):  # one observation, or all equal: say so, never a bare bar
+                text = (text + "\n" if text else "") + "no interval"
             top = max(means[j], 0.0 if math.isnan(e.high) else e.high)
+            tops.append(top)
             if text:  # above the error bar, where it cannot collide with the cap
                 ax.annotate(text, (offsets[j], top), xytext=(0, 3), textcoords="offset points",
                             ha="center", va="bottom", fontsize=style.LEGEND_SIZE, color="#333333")
@@ -171,8 +180,11 @@ def draw_bar_panel(ax: Axes, panel: BarPanel) -> None:
     label_axes(ax, panel.title, "", panel.ylabel)
     ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
     ax.grid(False, axis="x")
-    ax.set_ylim(bottom=0)
-    ax.margins(y=0.12)
+    highest = max([t for t in tops if math.isfinite(t)], default=0.0)
+    if highest > 0:  # room above the tallest bar for its note (up to three lines)
+        ax.set_ylim(0, highest * 1.25)
+    else:
+        ax.set_ylim(bottom=0)
 
 
 def bar_figure(title: str, panels: Sequence[BarPanel], width_in: float | None = None,

@@ -88,6 +88,32 @@ def signed(text: str, x: float) -> str:
     return "+" + text
 
 
+def relative_change(x: float | None) -> str:
+    """A relative change (0.25 = 25% more) as a person reads it: "+25%", "−3.1%", "×176".
+
+    Beyond a doubling a percentage is hard to read ("+17503.5%"), so it becomes a factor; a drop
+    of (nearly) everything is "−100%" or "−99.9%". At most three significant digits.
+    """
+    if is_missing(x):
+        return "–"
+    if math.isinf(x):
+        return "from ~0" if x > 0 else "–"
+    if x >= 1.0:
+        factor = 1.0 + x
+        return f"×{factor:,.0f}" if factor >= 100 else f"×{factor:.3g}"
+    pct = 100.0 * x
+    if pct == 0:
+        return "0%"
+    decimals = 1
+    if abs(pct) < 0.1:
+        decimals = min(6, 1 - math.floor(math.log10(abs(pct))))
+    text = f"{pct:.{decimals}f}%"
+    if text.lstrip("-") == "100.0%":  # all of it, or nearly: never round a part up to the whole
+        whole = abs(x) == 1.0
+        text = text.replace(".0", "") if whole else ("-99.9%" if x < 0 else "99.9%")
+    return signed(text.replace("-", "−"), x)
+
+
 def fraction_percent(x: float | None, digits: int = 3) -> str:
     """A fraction in [0, 1] as a percentage with enough digits to show small values."""
     if is_missing(x):

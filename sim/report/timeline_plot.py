@@ -81,8 +81,14 @@ def timeline_figure(timeline: Mapping, title: str, horizon_s: float, warmup_s: f
     a_lat.set_yscale("log")
     a_lat.yaxis.set_major_formatter(FuncFormatter(plain_number))
     a_lat.set_ylim(limits.latency_low_s, limits.latency_high_s)
-    label_axes(a_lat, "Latency of completed checkouts (95th percentile, arrival to completion)", "",
-               "p95 latency (s)")
+    above = np.asarray(timeline.get("latency_p95_above_top", [False] * len(p95)), dtype=bool)
+    if above.any():  # beyond the histogram's last bin: a lower bound, marked, never a silent cap
+        top = float(timeline.get("latency_top_s", np.nanmax(p95)))
+        a_lat.plot(t[above], p95[above], linestyle="none", marker="^", color=style.colour(1), markersize=6,
+                   label=f"p95 above {plain_number(top)} s ({int(above.sum())} buckets)")
+        legend_if_any(a_lat, loc="upper right")
+    label_axes(a_lat, "Latency of completed checkouts (95th percentile, arrival to completion; "
+               "asynchronous orders: to acceptance)", "", "p95 latency (s)")
 
     for i, (tier, values) in enumerate(timeline["healthy_replicas"].items()):
         a_rep.plot(t, _values(values), color=style.colour(4 + i), linestyle=style.linestyle(i),

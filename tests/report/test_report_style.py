@@ -64,3 +64,13 @@ def test_axis_labels_carry_units() -> None:
 def test_palette_is_okabe_ito() -> None:
     assert style.SERIES_COLOURS[:3] == ("#0072B2", "#E69F00", "#009E73")
     assert len(set(style.SERIES_COLOURS)) == 8
+
+
+@pytest.mark.parametrize(("x", "text"), [
+    (174.035, "×175"), (1.0, "×2"), (9.5, "×10.5"), (0.5, "+50.0%"), (-0.917, "−91.7%"),
+    (0.0312, "+3.1%"), (-0.031, "−3.1%"),
+    (-0.9996, "−99.9%"), (0.9996, "+99.9%"), (-1.0, "−100%"), (0.0004, "+0.040%"), (0.0, "0%"),
+    (math.nan, "–"), (math.inf, "from ~0"),
+])
+def test_relative_change_is_readable(x: float, text: str) -> None:
+    assert style.relative_change(x) == text
