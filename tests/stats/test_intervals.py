@@ -83,3 +83,21 @@ def test_difference_can_be_negative() -> None:
 
 def test_to_dict() -> None:
     assert set(summarize([1.0, 2.0]).to_dict()) == {"mean", "std", "n", "ci_low", "ci_high"}
+
+
+def test_one_replication_has_a_mean_and_no_interval() -> None:
+    s = summarize([4.5], bounds=(0.0, math.inf))
+    assert (s.mean, s.n) == (4.5, 1) and not s.has_interval
+    assert math.isnan(s.std) and math.isnan(s.ci_low) and math.isnan(s.ci_high)
+    # JSON: missing values are null, never NaN (which is not JSON)
+    assert s.to_dict() == {"mean": 4.5, "std": None, "n": 1, "ci_low": None, "ci_high": None}
+
+
+def test_clipped_ends_are_marked() -> None:
+    x = [0.0, 0.0, 0.0, 6.0]
+    low, high = stats.t.interval(0.95, df=3, loc=np.mean(x), scale=stats.sem(x))
+    s = summarize(x, bounds=(0.0, math.inf))
+    assert low < 0 and s.ci_low == 0.0 and s.clipped_low and not s.clipped_high
+    assert s.ci_high == pytest.approx(high)
+    free = summarize(x)
+    assert free.ci_low == pytest.approx(low) and not free.clipped_low
