@@ -232,3 +232,15 @@ def test_one_crew_serialises_repairs_and_availability_follows() -> None:
     assert m["outage_count"] == 1
     assert m["mean_recovery_time_s"] == 10.0
     assert math.isclose(m["availability"], 1.0 - 10.0 / 24.0)
+
+
+# -- the end of a run ----------------------------------------------------------------------------------
+def test_an_outage_open_at_the_horizon_is_measured_to_its_end() -> None:
+    raw = base()
+    raw["scenario"]["horizon"] = "100s"
+    raw["outages"] = [{"tier": "web", "start": 90, "duration": 40}]
+    m = run_replication(scenario_from_dict(raw), 1, 0).metrics
+    # the run goes on past the horizon until the outage that began in the window ends (130)
+    assert m["outage_count"] == 1
+    assert m["mean_recovery_time_s"] == 40.0
+    assert m["availability"] == pytest.approx(0.9, abs=1e-12)  # only [90, 100) inside the window

@@ -122,3 +122,12 @@ def test_a_served_order_frees_its_backlog_slot() -> None:
         (3.0, "async-done", 1.0), (7.0, "async-done", 5.0), (11.0, "async-done", 9.0)
     ]
     assert h.system.flow.backlog.size == 0
+
+
+def test_waiting_orders_are_sent_in_acceptance_order_when_the_tier_is_back() -> None:
+    raw = async_payment()
+    raw["tiers"]["payment"]["concurrency"] = 1
+    # accepted at 13, 15 and 17 while payment is down (10 → 30); one at a time from 30
+    h = Harness(raw, [12.0, 14.0, 16.0]).run()
+    assert h.events("async-done") == [(31.0, "async-done", 12.0), (32.0, "async-done", 14.0),
+                                      (33.0, "async-done", 16.0)]
