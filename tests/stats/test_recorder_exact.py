@@ -76,3 +76,11 @@ def test_significance_needs_an_interval_that_excludes_zero() -> None:
     assert significant(Summary(1.0, 1.0, 5, 1e-9, 2.0))
     d = paired_difference([5.0, 6.0, 7.0], [1.0, 1.5, 2.0])
     assert d.mean == pytest.approx(4.5) and d.std == pytest.approx(math.sqrt(0.25))
+
+
+def test_an_outage_from_before_the_warmup_still_open_at_the_end_counts_from_the_warmup() -> None:
+    r = rec()
+    r.path_state(50.0, False)
+    out = results(r)
+    assert out["availability"] == 0.0  # down through the whole window [100, 1100)
+    assert out["outage_count"] == 0.0  # it began before the window
