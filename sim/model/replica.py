@@ -43,7 +43,10 @@ class Replica:
         self.down_reasons = 0
         self.failure_epoch = 0
         self.in_pool = True
-        self.in_service: set[Timer] = set()
+        # requests in service, in the order they started: a dict used as an insertion-ordered set,
+        # so a crash fails them in that order (a set's order follows memory addresses, which
+        # differ between processes, and the victims' order decides their next random draws)
+        self.in_service: dict[Timer, None] = {}
         self.queue: deque = deque()
         self.waiting = 0
 
@@ -73,7 +76,7 @@ class Replica:
     def _start(self, c: Customer, service_s: float) -> None:
         env = self.env
         done = Timer(env, service_s, self._done, c)
-        self.in_service.add(done)
+        self.in_service[done] = None
         if env.now + service_s > c.deadline:
             # The customer gives up at its deadline; the slot stays busy until the work is done.
             c.pending = Timer(env, c.deadline - env.now, self.flow.timed_out, c)
@@ -85,7 +88,7 @@ class Replica:
         in_service = self.in_service
         if timer not in in_service:
             return  # the replica crashed while serving: the request has already failed
-        in_service.discard(timer)
+        del in_service[timer]
         queue = self.queue
         while queue and len(in_service) < self.concurrency:
             entry = queue.popleft()
