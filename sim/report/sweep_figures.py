@@ -46,6 +46,28 @@ def draw_lines(ax: Axes, lines: Sequence[Line], points_only: bool = False) -> No
             ax.fill_between(x[ok], lo[ok], hi[ok], color=style.colour(i), alpha=0.18, linewidth=0)
 
 
+def scale_y(ax: Axes, lines: Sequence[Line]) -> None:
+    """A y axis that does not mislead: logarithmic when the means span two decades or more
+    (symmetric-log when some are 0), and from zero when the values differ by little relative to
+    their size (so that 1.468 s against 1.488 s does not look like a large change)."""
+    values = [v for line in lines for e in line.estimates for v in (e.mean, e.low, e.high)
+              if math.isfinite(v)]
+    means = [e.mean for line in lines for e in line.estimates if math.isfinite(e.mean)]
+    if not means or min(values) < 0:
+        return
+    positive = [m for m in means if m > 0]
+    if positive and max(positive) / min(positive) >= 100:
+        if min(values) <= 0:  # zeros (or intervals reaching 0) cannot sit on a log axis
+            ax.set_yscale("symlog", linthresh=10 ** math.floor(math.log10(min(positive))))
+            ax.set_ylim(bottom=0)
+        else:
+            ax.set_yscale("log")
+        return
+    top = max(values)
+    if top > 0 and (top - min(values)) < 0.25 * top:
+        ax.set_ylim(0, top * 1.08)
+
+
 def lines_figure(title: str, panels: Sequence[tuple[str, str, str, Sequence[Line]]], legend_title: str = "",
                  note: str = "", points_only: bool = False,
                  ticks: Sequence[tuple[float, str]] | None = None, ncols: int = 3) -> Figure:
@@ -60,6 +82,7 @@ def lines_figure(title: str, panels: Sequence[tuple[str, str, str, Sequence[Line
         label_axes(ax, ptitle, xlabel, ylabel)
         if ticks:
             ax.set_xticks([p for p, _ in ticks], [t for _, t in ticks])
+        scale_y(ax, lines)
         ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
     for ax in flat[len(panels):]:
         ax.set_visible(False)
@@ -106,10 +129,17 @@ def heatmap_figure(title: str, xlabel: str, ylabel: str, x_values: Sequence[floa
 
 @dataclass(frozen=True)
 class FrontierPoint:
+    """A point of the cost frontier; ``status`` is "meets" (at the CI bound), "uncertain" (on the
+    mean only) or "misses" the objective."""
+
     label: str
     cost: Estimate
     loss: Estimate
-    meets: bool
+    status: str
+
+    @property
+    def meets(self) -> bool:
+        return self.status == "meets"
 
 
 def pareto_front(points: Sequence[FrontierPoint]) -> list[int]:
@@ -133,6 +163,34 @@ def _rounded(x: float) -> float:
     return float(f"{x:.3g}")
 
 
+_OFFSETS = ((6, 5), (6, -13), (-6, 5), (-6, -13), (6, 16), (6, -24), (-6, 16), (-6, -24))
+
+
+def place_labels(ax: Axes, labels: Sequence[tuple[tuple[float, float], str]],
+                 keep: set[tuple[float, float]]) -> int:
+    """Annotate each (x, y) with its text at the first offset where it overlaps no label placed
+    before (the ``keep`` positions first); others are left out. Returns how many were left out."""
+    ax.figure.canvas.draw()  # the data → pixel transform of the final limits
+    size = style.LEGEND_SIZE * ax.figure.dpi / 72.0
+    placed: list[tuple[float, float, float, float]] = []
+    left_out = 0
+    for xy, text in sorted(labels, key=lambda item: (item[0] not in keep, item[0])):
+        px, py = ax.transData.transform(xy)
+        width, height = 0.62 * size * len(text), 1.2 * size
+        for dx, dy in _OFFSETS:
+            ox, oy = dx * ax.figure.dpi / 72.0, dy * ax.figure.dpi / 72.0
+            x0 = px + ox if dx > 0 else px + ox - width
+            box = (x0, py + oy, x0 + width, py + oy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                placed.append(box)
+                ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points",
+                            ha="left" if dx > 0 else "right", fontsize=style.LEGEND_SIZE, color="#222222")
+                break
+        else:
+            left_out += 1
+    return left_out
+
+
 def frontier_figure(title: str, xlabel: str, ylabel: str, points: Sequence[FrontierPoint],
                     chosen: int | None, objective: str) -> Figure:
     """Infrastructure cost against lost revenue per point (95% CI bars), the Pareto front dashed,
@@ -144,36 +202,43 @@ def frontier_figure(title: str, xlabel: str, ylabel: str, points: Sequence[Front
         ax.plot([points[i].cost.mean for i in front], [points[i].loss.mean for i in front],
                 color="#777777", linestyle="--", linewidth=1.2, zorder=1,
                 label="Pareto front: no other point is cheaper and loses less")
-    for meets, colour, name in ((True, style.colour(2), f"meets {objective}"),
-                                (False, style.colour(1), f"misses {objective}")):
-        sel = [p for p in points if p.meets == meets]
+    kinds = (("meets", "o", style.colour(2), True, f"meets {objective} (95% CI bound)"),
+             ("uncertain", "o", style.colour(4), False,
+              "meets it on the mean only (its CI crosses the threshold)"),
+             ("misses", "s", style.colour(1), False, f"misses {objective}"))
+    for kind, marker, colour, filled, name in kinds:
+        sel = [p for p in points if p.status == kind]
         if not sel:
             continue
         ax.errorbar([p.cost.mean for p in sel], [p.loss.mean for p in sel],
                     xerr=error_bars([p.cost for p in sel]), yerr=error_bars([p.loss for p in sel]),
-                    fmt="o" if meets else "s", color=colour, markersize=7, capsize=3, linewidth=1,
-                    label=name, zorder=2, mfc=colour if meets else "white", alpha=0.9)
-    # one label per position: points with the same cost and loss share it ("3, 5")
+                    fmt=marker, color=colour, markersize=7, capsize=3, linewidth=1,
+                    label=name, zorder=2, mfc=colour if filled else "white", alpha=0.9)
+    losses = [p.loss.mean for p in points if p.loss.mean > 0]
+    if losses and max(losses) / min(losses) > 100:  # orders of magnitude apart: keep small ones visible
+        ax.set_yscale("symlog", linthresh=10 ** math.floor(math.log10(min(losses))))
+    ax.margins(0.1)
+    # one label per position (points with the same cost and loss share it: "3, 5"), placed where
+    # it overlaps no other label; the rest are named in the table of points
     spots: dict[tuple[float, float], list[str]] = {}
     for p in points:
         if not (math.isnan(p.cost.mean) or math.isnan(p.loss.mean)):
             spots.setdefault((_rounded(p.cost.mean), _rounded(p.loss.mean)), []).append(p.label)
-    if len(spots) <= 60:
-        for (x, y), labels in spots.items():
-            ax.annotate(", ".join(labels), (x, y), xytext=(6, 5), textcoords="offset points",
-                        fontsize=style.LEGEND_SIZE, color="#222222")
+    important = set(front) | ({chosen} if chosen is not None else set())
+    keep = {(_rounded(points[i].cost.mean), _rounded(points[i].loss.mean)) for i in important
+            if not (math.isnan(points[i].cost.mean) or math.isnan(points[i].loss.mean))}
+    unplaced = place_labels(ax, [(xy, ", ".join(labels)) for xy, labels in spots.items()], keep)
+    if unplaced:
+        ax.text(0.99, 0.99, f"{unplaced} point label(s) left out where they would overlap: see the table",
+                transform=ax.transAxes, ha="right", va="top", fontsize=style.LEGEND_SIZE, color="#555555")
     if chosen is not None:
         p = points[chosen]
         ax.plot([p.cost.mean], [p.loss.mean], marker="*", markersize=22, color=style.colour(0),
                 markeredgecolor="black", linestyle="none", zorder=3,
                 label=f"cheapest meeting the objective: point {p.label}")
-    losses = [p.loss.mean for p in points if p.loss.mean > 0]
-    if losses and max(losses) / min(losses) > 100:  # orders of magnitude apart: keep small ones visible
-        ax.set_yscale("symlog", linthresh=10 ** math.floor(math.log10(min(losses))))
     ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
     ax.xaxis.set_major_formatter(FuncFormatter(plain_number))
     label_axes(ax, title, xlabel, ylabel)
-    ax.margins(0.1)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=2,
                fontsize=style.LEGEND_SIZE + 1, frameon=False)
     return fig

@@ -23,16 +23,18 @@ from sim.report.document import Bullets, Document, FigureRef, Heading, Paragraph
 from sim.report.output import ReportError, ReportFiles, write_report
 from sim.report.sweep_data import (
     DEFAULT_OBJECTIVE,
+    Choice,
     Condition,
     SweepData,
-    cheapest_meeting,
+    SweepPoint,
+    choose,
     distinct,
     key_axis,
+    key_value_text,
     load_sweep,
-    meets,
     parse_objective,
-    short_label,
-    value_text,
+    point_label,
+    status,
 )
 from sim.report.sweep_figures import FrontierPoint, Line, frontier_figure, heatmap_figure, lines_figure
 
@@ -54,9 +56,10 @@ def _fixed(data: SweepData, free: Sequence[str]) -> dict[str, object]:
     return {k: distinct(data, k)[0] for k in data.keys if k not in free}
 
 
-def _fixed_note(fixed: dict[str, object]) -> str:
-    return ("other keys held at: " + ", ".join(f"{k} = {value_text(v)}" for k, v in fixed.items())) \
-        if fixed else ""
+def _fixed_note(data: SweepData, fixed: dict[str, object]) -> str:
+    if not fixed:
+        return ""
+    return "other keys held at: " + ", ".join(f"{k} = {key_value_text(data, k, v)}" for k, v in fixed.items())
 
 
 def _group_key(data: SweepData, key: str) -> str | None:
@@ -78,7 +81,7 @@ def metric_lines(data: SweepData, metric: str, key: str) -> tuple[list[Line], st
         lines = []
         for g in groups:
             pts = [p for p in data.points if group is None or p.values[group] == g]
-            lines.append(Line(f"{value_text(g)}" if group else ms.label,
+            lines.append(Line(key_value_text(data, group, g) if group else ms.label,
                               tuple(axis.position(p.values[key]) for p in pts),
                               tuple(p.metrics[metric].scaled(ms.plot_scale) for p in pts)))
         varying = len(data.keys) > 1 + bool(group)
@@ -91,10 +94,10 @@ def metric_lines(data: SweepData, metric: str, key: str) -> tuple[list[Line], st
         pts = [p for p in data.points
                if (group is None or p.values[group] == g) and all(p.values[k] == v for k, v in fixed.items())]
         pts.sort(key=lambda p: axis.position(p.values[key]))
-        lines.append(Line(value_text(g) if group else ms.label,
+        lines.append(Line(key_value_text(data, group, g) if group else ms.label,
                           tuple(axis.position(p.values[key]) for p in pts),
                           tuple(p.metrics[metric].scaled(ms.plot_scale) for p in pts)))
-    return lines, group or "", _fixed_note(fixed)
+    return lines, group or "", _fixed_note(data, fixed)
 
 
 def key_figure(data: SweepData, key: str, metrics: Sequence[str]) -> Figure:
@@ -130,19 +133,58 @@ def heatmap(data: SweepData, metric: str, x_key: str, y_key: str) -> Figure:
     ax_x, ax_y = key_axis(data, x_key), key_axis(data, y_key)
     return heatmap_figure(f"{ms.label}: mean per point", ax_x.label, ax_y.label,
                           [ax_x.text(v) for v in xs], [ax_y.text(v) for v in ys], matrix,
-                          ms.axis_label(data.currency), text, _fixed_note(fixed))
+                          ms.axis_label(data.currency), text, _fixed_note(data, fixed))
 
 
 def frontier(data: SweepData, objective: Sequence[Condition], objective_text: str) -> Figure:
-    chosen = cheapest_meeting(data, objective)
+    chosen = choose(data, objective).chosen
     pts = [FrontierPoint(str(p.index), p.metrics["infrastructure_cost"],
-                         p.metrics["lost_revenue"], meets(p, objective)) for p in data.points]
+                         p.metrics["lost_revenue"], status(p, objective)) for p in data.points]
     index = None if chosen is None else [p.index for p in data.points].index(chosen.index)
     currency = data.currency
     horizon = style.hours(data.horizon_s) if not math.isnan(data.horizon_s) else "replication"
     return frontier_figure(f"Cost frontier: infrastructure cost vs lost revenue per {horizon} replication",
                            f"infrastructure cost ({currency} per replication)",
                            f"lost revenue ({currency} per replication)", pts, index, objective_text)
+
+
+def choice_sentences(data: SweepData, choice: Choice, objective_text: str) -> list[str]:
+    """What the sweep says about the cheapest point meeting the objective, uncertainty included."""
+    money = style.money
+    cur = data.currency
+
+    def cost(p: SweepPoint) -> str:
+        return money(p.metrics["infrastructure_cost"].mean, cur)
+
+    def ids(points: Sequence[SweepPoint]) -> str:
+        return ", ".join(str(p.index) for p in points[:12]) + (" …" if len(points) > 12 else "")
+
+    out = []
+    if choice.chosen is None:
+        out.append(f"No point meets {objective_text} with 95% confidence (at the unfavourable end of "
+                   f"its confidence interval).")
+    else:
+        c = choice.chosen
+        loss = c.metrics.get("lost_revenue")
+        loss_text = f", lost revenue {money(loss.mean, cur)}" if loss is not None else ""
+        out.append(f"Cheapest point meeting {objective_text} with 95% confidence (the interval's "
+                   f"unfavourable end, not only the mean, meets it): point {c.index} "
+                   f"({point_label(data, c)}), infrastructure cost {cost(c)}{loss_text} per replication.")
+        if choice.runner_up is not None:
+            r = choice.runner_up
+            if choice.within_noise:
+                out.append(f"Within noise: the runner-up, point {r.index} ({point_label(data, r)}, "
+                           f"{cost(r)}), cannot be told apart from it (their confidence intervals of cost "
+                           f"and lost revenue overlap); more replications would separate them.")
+            else:
+                out.append(f"Runner-up: point {r.index} ({point_label(data, r)}), {cost(r)}; clearly "
+                           f"more expensive (the intervals do not overlap).")
+    if choice.uncertain_cheaper:
+        which = "Cheaper points that" if choice.chosen is not None else "Points that"
+        out.append(f"{which} meet it on their mean but not with confidence (the interval crosses the "
+                   f"threshold): {ids(choice.uncertain_cheaper)}; more replications would tell whether "
+                   f"they meet it.")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,32 +230,26 @@ def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
                 doc.add(FigureRef(stem, f"Mean {style.metric_style(metric).label.lower()} for every "
                                   f"combination of {x_key} and {y_key}."))
 
-    chosen = None
     if {"infrastructure_cost", "lost_revenue"} <= set(data.metrics):
-        chosen = cheapest_meeting(data, objective)
         figures["cost-frontier"] = frontier(data, objective, objective_text)
         doc.add(Heading("Cost frontier"), FigureRef(
             "cost-frontier", "Infrastructure cost against lost revenue per point (95% CI bars). Filled "
-            "circles meet the objective (by their means), open squares miss it; numbers are point ids "
-            "(see the table below); the dashed line joins the points no other point beats on both; the "
-            "star is the cheapest point that meets the objective."))
+            "circles meet the objective at the unfavourable end of their 95% CI, open circles only on "
+            "their mean, open squares miss it; numbers are point ids (see the table below; a label that "
+            "would overlap another is left out); the dashed line joins the points no other point beats "
+            "on both; the star is the cheapest point that meets the objective with confidence."))
         costs = [p.metrics["infrastructure_cost"].mean for p in data.points]
         if all(c == 0 for c in costs):
             doc.add(Paragraph("Every point's infrastructure cost is 0: set "
                               "tiers.<tier>.replica_cost_per_hour in the scenario to price replicas."))
-    if chosen is not None:
-        doc.add(Paragraph(f"Cheapest point meeting {objective_text}: point {chosen.index} "
-                          f"({short_label(chosen, data.keys)}), infrastructure cost "
-                          f"{style.money(chosen.metrics['infrastructure_cost'].mean, data.currency)}, lost "
-                          f"revenue {style.money(chosen.metrics['lost_revenue'].mean, data.currency)} per "
-                          f"replication."))
-    else:
-        doc.add(Paragraph(f"No point meets {objective_text}."))
+    if "infrastructure_cost" in data.metrics:
+        doc.add(Bullets(tuple(choice_sentences(data, choose(data, objective), objective_text))))
 
     doc.add(Heading("Points"), point_table(data, objective, chosen_metrics))
     if len(data.points) > MAX_TABLE_ROWS:
         doc.add(Paragraph(f"First {MAX_TABLE_ROWS} of {len(data.points)} points; summary.csv has them all."))
-    doc.add(Bullets((f"Objective: {', '.join(str(c) for c in objective)} (on each point's mean).",
+    doc.add(Bullets((f"Objective: {', '.join(str(c) for c in objective)}; a point meets it with 95% "
+                     f"confidence when the unfavourable end of each metric's interval does.",
                      f"Source: {data.folder}")))
     return doc, figures
 
@@ -223,15 +259,16 @@ def point_table(data: SweepData, objective: Sequence[Condition], metrics: Sequen
                          "lost_revenue", "infrastructure_cost") if m in metrics]
     header = ("point", *data.keys, *(style.metric_style(m).label for m in shown), "meets objective")
     rows = []
+    verdict = {"meets": "yes (95% CI)", "uncertain": "on the mean only", "misses": "no"}
     for p in data.points[:MAX_TABLE_ROWS]:
-        cells = [str(p.index), *(value_text(p.values[k]) for k in data.keys)]
+        cells = [str(p.index), *(key_value_text(data, k, p.values[k]) for k in data.keys)]
         for m in shown:
             e = p.metrics[m]
             ms = style.metric_style(m)
             ci = "" if math.isnan(e.low) or e.low == e.high else \
                 f" ({ms.text(e.low, data.currency)} – {ms.text(e.high, data.currency)})"
             cells.append(ms.text(e.mean, data.currency) + ci)
-        cells.append("yes" if meets(p, objective) else "no")
+        cells.append(verdict[status(p, objective)])
         rows.append(tuple(cells))
     return Table(header, tuple(rows), "Mean per replication (95% confidence interval)")
 

@@ -129,16 +129,46 @@ def test_heatmap_annotates_every_cell() -> None:
 
 
 def test_pareto_front_and_frontier_highlight() -> None:
-    pts = [SF.FrontierPoint("0", F.Estimate(1.0), F.Estimate(100.0), False),
-           SF.FrontierPoint("1", F.Estimate(2.0), F.Estimate(10.0), True),
-           SF.FrontierPoint("2", F.Estimate(3.0), F.Estimate(50.0), True),  # dominated by 1
-           SF.FrontierPoint("3", F.Estimate(4.0), F.Estimate(1.0), True)]
+    pts = [SF.FrontierPoint("0", F.Estimate(1.0), F.Estimate(100.0), "misses"),
+           SF.FrontierPoint("1", F.Estimate(2.0), F.Estimate(10.0), "meets"),
+           SF.FrontierPoint("2", F.Estimate(3.0), F.Estimate(50.0), "uncertain"),  # dominated by 1
+           SF.FrontierPoint("3", F.Estimate(4.0), F.Estimate(1.0), "meets")]
     assert SF.pareto_front(pts) == [0, 1, 3]
     fig = SF.frontier_figure("f", "infrastructure cost (USD per replication)",
                             "lost revenue (USD per replication)", pts, 1, "lost_fraction<0.001")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "cheapest meeting the objective: point 1" in legend
-    assert "meets lost_fraction<0.001" in legend and "misses lost_fraction<0.001" in legend
+    assert "meets lost_fraction<0.001 (95% CI bound)" in legend and "misses lost_fraction<0.001" in legend
+    assert "meets it on the mean only (its CI crosses the threshold)" in legend
+
+
+def test_frontier_labels_never_overlap() -> None:
+    # 40 points crowded in one corner, one far away: labels that would overlap are left out, and counted
+    pts = [SF.FrontierPoint(str(i), F.Estimate(1.0 + 0.01 * i), F.Estimate(1000.0 - i), "misses")
+           for i in range(40)] + [SF.FrontierPoint("40", F.Estimate(100.0), F.Estimate(1.0), "meets")]
+    fig = SF.frontier_figure("f", "cost", "loss", pts, None, "lost_fraction<0.001")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().replace(", ", "").isdigit()]
+    assert 0 < len(boxes) < 41
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+    note = [t.get_text() for t in ax.texts if "left out" in t.get_text()]
+    assert note == [f"{41 - len(boxes)} point label(s) left out where they would overlap: see the table"]
+
+
+def test_lines_use_a_log_axis_across_decades_and_zero_for_small_spreads() -> None:
+    decades = SF.Line("a", (1.0, 2.0, 3.0), (F.Estimate(5000.0, 4000.0, 6000.0), F.Estimate(50.0, 40.0, 60.0),
+                                              F.Estimate(0.0, 0.0, 0.0)))
+    fig = SF.lines_figure("t", [("lost", "x", "lost", [decades])])
+    assert fig.axes[0].get_yscale() == "symlog"  # zeros: symmetric log
+    positive = SF.Line("a", (1.0, 2.0), (F.Estimate(5000.0, 4000.0, 6000.0), F.Estimate(5.0, 4.0, 6.0)))
+    assert SF.lines_figure("t", [("lost", "x", "lost", [positive])]).axes[0].get_yscale() == "log"
+    p95 = SF.Line("a", (1.0, 2.0), (F.Estimate(1.468, 1.466, 1.470), F.Estimate(1.488, 1.486, 1.490)))
+    ax = SF.lines_figure("t", [("p95", "x", "s", [p95])]).axes[0]
+    assert ax.get_yscale() == "linear" and ax.get_ylim()[0] == 0.0  # 3 ms look as small as they are
 
 
 def test_describe_axes_skips_unlabelled_axes() -> None:

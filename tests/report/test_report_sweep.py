@@ -94,17 +94,20 @@ def test_report_files_and_labels(sweep_dir: Path, tmp_path: Path) -> None:
         in meta["Description"]
     assert len([p for p in files.figures if p.suffix == ".png"]) == 5
     md = files.markdown.read_text()
-    assert escape("Cheapest point meeting lost_fraction<0.5: point") in md
+    assert escape("Cheapest point meeting lost_fraction<0.5 with 95% confidence") in md
 
 
 def test_cheapest_point_meeting_the_objective(sweep_dir: Path) -> None:
     data = D.load_sweep(sweep_dir)
     objective = D.parse_objective("lost_fraction<0.5", data.metrics)
     chosen = D.cheapest_meeting(data, objective)
-    ok = [p for p in data.points if p.metrics["lost_fraction"].mean < 0.5]
+    ok = [p for p in data.points if p.metrics["lost_fraction"].high < 0.5]  # the CI bound, not the mean
     assert chosen is not None
     cheapest = min(p.metrics["infrastructure_cost"].mean for p in ok)
     assert chosen.metrics["infrastructure_cost"].mean == cheapest
+    on_mean = D.cheapest_meeting(data, objective, confident=False)
+    assert on_mean is not None and on_mean.metrics["infrastructure_cost"].mean == min(
+        p.metrics["infrastructure_cost"].mean for p in data.points if p.metrics["lost_fraction"].mean < 0.5)
     assert D.cheapest_meeting(data, D.parse_objective("lost_fraction<0")) is None
 
 
@@ -186,7 +189,9 @@ def test_sampled_design_draws_points_and_no_heatmap(tmp_path: Path) -> None:
     assert not any(stem.startswith("heatmap") for stem in figures)
     ax = figures["metrics-vs-traffic_arrival_rate"].axes[0]
     assert not ax.get_lines() or all(line.get_linestyle() == "None" for line in ax.get_lines())
-    assert any(getattr(b, "text", "") == "No point meets lost_fraction<0.001." for b in doc.blocks)
+    said = [item for b in doc.blocks for item in getattr(b, "items", ())]
+    assert any(item.startswith("No point meets lost_fraction < 0.001 with 95% confidence")
+               or item.startswith("No point meets lost_fraction<0.001 with 95% confidence") for item in said)
 
 
 def test_unfinished_sweep_is_reported(tmp_path: Path, sweep_dir: Path) -> None:
@@ -195,3 +200,37 @@ def test_unfinished_sweep_is_reported(tmp_path: Path, sweep_dir: Path) -> None:
     (folder / "manifest.json").write_text((sweep_dir / "manifest.json").read_text())
     with pytest.raises(ReportError, match="has not finished"):
         D.load_sweep(folder)
+
+
+def test_choice_accounts_for_uncertainty(tmp_path: Path) -> None:
+    """Synthetic CIs are ±10% of the mean: a mean just under the threshold is not a confident pass."""
+    points = [{"point": i, "tiers.payment.replicas": n, "tiers.payment.mttr": 300.0}
+              for i, n in enumerate((1, 2, 3, 4))]
+    folder = write_sweep(tmp_path / "c", points, {"grid": {"tiers.payment.replicas": [1, 2, 3, 4]}},
+                         {"lost_fraction": [0.0095, 0.005, 0.002, 0.001],
+                          "lost_revenue": [95.0, 50.0, 20.0, 19.5],
+                          "infrastructure_cost": [1.0, 2.0, 3.0, 3.1]})
+    data = D.load_sweep(folder)
+    objective = D.parse_objective("lost_fraction<0.01")
+    assert [D.status(p, objective) for p in data.points] == ["uncertain", "meets", "meets", "meets"]
+    choice = D.choose(data, objective)
+    assert choice.chosen is not None and choice.chosen.index == 1  # point 0 is cheaper, but uncertain
+    assert [p.index for p in choice.uncertain_cheaper] == [0]
+    assert choice.runner_up is not None and choice.runner_up.index == 2
+    assert not choice.within_noise  # cost 2 vs 3 (±10%): the intervals do not overlap
+    # points 2 and 3: cost 3 vs 3.1 and lost revenue 20 vs 19.5, intervals overlapping
+    near = D.choose(data, D.parse_objective("lost_fraction<0.0025"))
+    assert (near.chosen.index, near.runner_up.index, near.within_noise) == (2, 3, True)
+    text = " ".join(S.choice_sentences(data, near, "lost_fraction<0.0025"))
+    assert "Within noise" in text and "point 3" in text
+    none = D.choose(data, D.parse_objective("lost_fraction<0.001"))
+    assert none.chosen is None
+    text = " ".join(S.choice_sentences(data, none, "lost_fraction<0.001"))
+    assert text.startswith("No point meets lost_fraction<0.001 with 95% confidence")
+    # durations with their unit, in the table and the labels
+    assert D.key_value_text(data, "tiers.payment.mttr", 300.0) == "5 min"
+    assert D.key_value_text(data, "tiers.payment.mttr", 7200.0) == "2 h"
+    assert "mttr = 5 min" in D.point_label(data, data.points[0])
+    table = S.point_table(data, objective, ["lost_revenue", "infrastructure_cost"])
+    assert [row[2] for row in table.rows] == ["5 min"] * 4
+    assert [row[-1] for row in table.rows] == ["on the mean only"] + ["yes (95% CI)"] * 3
