@@ -196,3 +196,39 @@ def test_a_customer_back_from_the_status_page_has_a_fresh_set_of_attempts() -> N
     h = Harness(raw, [11.0]).run(until=1000.0)
     assert h.times("attempt") == [11.0, 14.0, 17.0, 117.0, 120.0, 123.0, 223.0]
     assert h.events("done", "lost") == [(224.0, "done", 11.0)]
+
+
+# -- overlapping incidents ----------------------------------------------------------------------------
+def test_overlapping_tier_outages_make_one_path_outage() -> None:
+    raw = base(payment={"replicas": 1, "service_time": det(1.0)})
+    raw["path"]["tiers"] = ["web", "payment"]
+    raw["scenario"]["horizon"] = "100s"
+    raw["outages"] = [{"tier": "web", "start": 10, "duration": 10},
+                      {"tier": "payment", "start": 15, "duration": 10}]
+    m = run_replication(scenario_from_dict(raw), 1, 0).metrics
+    assert (m["outage_count"], m["mean_recovery_time_s"]) == (1, 15.0)  # down 10 → 25
+    assert m["availability"] == pytest.approx(0.85, abs=1e-12)
+    assert m["availability_web"] == pytest.approx(0.9, abs=1e-12)
+    assert m["availability_payment"] == pytest.approx(0.9, abs=1e-12)
+
+
+def test_attempts_fail_while_any_dependency_is_down() -> None:
+    raw = base(db={"replicas": 1}, cache={"replicas": 1})
+    raw["path"]["dependencies"] = ["db", "cache"]
+    raw["tiers"]["web"]["concurrency"] = "inf"
+    raw["outages"] = [{"tier": "db", "start": 10, "duration": 10},
+                      {"tier": "cache", "start": 15, "duration": 10}]
+    h = Harness(raw, [12.0, 17.0, 22.0, 26.0]).run()
+    assert h.events("dependency", "done") == [
+        (12.0, "dependency", 12.0), (17.0, "dependency", 17.0), (22.0, "dependency", 22.0),
+        (27.0, "done", 26.0),
+    ]
+
+
+def test_hang_without_patience_fails_at_once() -> None:
+    # an unlimited patience never runs out: a hanging replica answers with an error instead
+    raw = base(web={"failure_mode": "hang", "failover_delay": "5s"})
+    raw["outages"] = [{"tier": "web", "start": 10, "duration": 100}]
+    h = Harness(raw, [11.0]).run()
+    assert h.events("error", "timeout", "lost") == [(11.0, "error", 11.0), (11.0, "lost", 11.0)]
+    assert h.rec.in_system == 0
