@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm, Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -99,6 +100,17 @@ def _tick(v: float) -> str:
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
 
+def _colour_norm(values: np.ndarray) -> Normalize | None:
+    """Logarithmic colours when the values span two decades or more (symmetric-log with zeros)."""
+    positive = values[values > 0]
+    if values.size == 0 or (values < 0).any() or positive.size == 0 or positive.max() / positive.min() < 100:
+        return None
+    if (values == 0).any():
+        return SymLogNorm(linthresh=10 ** math.floor(math.log10(positive.min())), vmin=0.0,
+                          vmax=float(positive.max()))
+    return LogNorm(vmin=float(positive.min()), vmax=float(positive.max()))
+
+
 def heatmap_figure(title: str, xlabel: str, ylabel: str, x_values: Sequence[float], y_values: Sequence[float],
                    matrix: np.ndarray, colour_label: str, cell_text: Sequence[Sequence[str]],
                    note: str = "") -> Figure:
@@ -106,15 +118,14 @@ def heatmap_figure(title: str, xlabel: str, ylabel: str, x_values: Sequence[floa
     fig, axes = new_figure(max(6.5, 1.1 * len(x_values) + 3), max(4.5, 0.7 * len(y_values) + 2.5))
     ax = axes[0, 0]
     data = np.ma.masked_invalid(np.asarray(matrix, dtype=float))
-    image = ax.imshow(data, cmap="cividis", aspect="auto", origin="lower")  # cividis: CVD-safe
+    image = ax.imshow(data, cmap="cividis", aspect="auto", origin="lower",  # cividis: CVD-safe
+                      norm=_colour_norm(data.compressed()))
     ax.set_xticks(range(len(x_values)), [_tick(v) for v in x_values])
     ax.set_yticks(range(len(y_values)), [_tick(v) for v in y_values])
-    finite = data.compressed()
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     for r, row in enumerate(cell_text):
         for c, text in enumerate(row):
             value = data[r, c]
-            dark = np.ma.is_masked(value) or value < mid
+            dark = np.ma.is_masked(value) or float(image.norm(value)) < 0.5  # on the colour scale
             ax.text(c, r, text, ha="center", va="center", fontsize=style.LEGEND_SIZE,
                     color="white" if dark else "black")
     label_axes(ax, title, xlabel, ylabel)

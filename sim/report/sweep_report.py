@@ -113,6 +113,8 @@ def key_figure(data: SweepData, key: str, metrics: Sequence[str]) -> Figure:
     title = f"Metrics against {key} (mean, 95% CI)"
     values = distinct(data, key)
     ticks = [(axis.position(v), axis.text(v)) for v in values] if len(values) <= 12 else None
+    if ticks and axis.duration:  # the ticks carry their own unit ("5 min", "2 h")
+        panels = [(t, key, y, lines) for t, _, y, lines in panels]
     return lines_figure(title, panels, legend_title=legend_title, note=note, points_only=not data.factorial,
                         ticks=ticks)
 
@@ -131,7 +133,8 @@ def heatmap(data: SweepData, metric: str, x_key: str, y_key: str) -> Figure:
         matrix[r, c] = e.mean * ms.plot_scale
         text[r][c] = ms.text(e.mean, data.currency) if ms.kind != "count" else style.count(e.mean)
     ax_x, ax_y = key_axis(data, x_key), key_axis(data, y_key)
-    return heatmap_figure(f"{ms.label}: mean per point", ax_x.label, ax_y.label,
+    return heatmap_figure(f"{ms.label}: mean per point", ax_x.key if ax_x.duration else ax_x.label,
+                          ax_y.key if ax_y.duration else ax_y.label,
                           [ax_x.text(v) for v in xs], [ax_y.text(v) for v in ys], matrix,
                           ms.axis_label(data.currency), text, _fixed_note(data, fixed))
 
