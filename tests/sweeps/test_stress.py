@@ -229,3 +229,10 @@ def test_cli_stress_header_counts_the_replications_that_run(tmp_path: Path) -> N
     assert "9 replications" not in result.output
     assert "2 replications" in result.output.splitlines()[0]
     assert "✗ latency_p95_s" in result.output  # the failing condition of each failed probe
+
+
+def test_stress_reports_progress() -> None:
+    seen: list[tuple[int, int]] = []
+    stress(scenario_from_dict(RAW), parse_objective(["latency_p95_s<2"]), replications=2, seed=3, workers=1,
+           precision=0.2, one_down=False, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 2), (1, 2), (2, 2)]  # one bisection per replication (one replica: healthy only)
