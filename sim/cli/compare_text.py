@@ -7,8 +7,9 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sim.cli.format import NO_INTERVAL, TOO_WIDE, advice, availability, number
+from sim.cli.format import CLIPPED_MARK, NO_INTERVAL, TOO_WIDE, advice, availability, number
 from sim.stats.intervals import Summary
+from sim.stats.metrics import metric_bounds
 
 if TYPE_CHECKING:
     from sim.report.comparison import PairedRow, StoredRun
@@ -34,7 +35,12 @@ def _cell(run: StoredRun, metric: str) -> str:
     reps = int(run.result["replications"])
     text = fmt(stored["mean"])
     if stored.get("ci_low") is not None and n >= 2:
-        text += f" [{fmt(stored['ci_low'])}, {fmt(stored['ci_high'])}]"
+        # a stored interval is cut at the metric's bounds; an end exactly on a bound (with spread) was cut
+        low, high = metric_bounds(metric)
+        spread = (stored.get("std") or 0) > 0
+        mark_low = CLIPPED_MARK if spread and stored["ci_low"] == low else ""
+        mark_high = CLIPPED_MARK if spread and stored["ci_high"] == high else ""
+        text += f" [{fmt(stored['ci_low'])}{mark_low}, {fmt(stored['ci_high'])}{mark_high}]"
     elif n == 1:
         text += " (n=1)" if reps == 1 else " (1 replication with a value)"
     if 1 < n < reps:
@@ -105,4 +111,8 @@ def comparison_text(manifest: dict, runs: Sequence[StoredRun], horizon_s: float 
                   else f"[{_diff(row.metric, d.ci_low)}, {_diff(row.metric, d.ci_high)}]")
             table.append((row.metric, _diff(row.metric, d.mean), ci, str(d.n), verdict(row, horizon_s)))
         lines += _table(table)
+    shown = "\n".join(lines)
+    if f"{CLIPPED_MARK}," in shown or f"{CLIPPED_MARK}]" in shown:
+        lines += ["", f"{CLIPPED_MARK} the t interval reached past a value the metric cannot take and is cut "
+                  "there."]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -173,28 +174,44 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) ->
 
 
 class ProgressLine:
-    """One self-erasing stderr line of progress ("what: done/total, ETA"), drawn only on a terminal
-    and only once a run has taken more than ``delay_s`` (quick runs print nothing)."""
+    """One self-erasing stderr line of progress ("what: done/total, elapsed, ETA"), drawn only on a
+    terminal and only once a run has taken more than ``delay_s`` (quick runs print nothing). A
+    background thread redraws it every half second, so the elapsed time moves even while a long
+    replication runs."""
 
     def __init__(self, enabled: bool | None = None, delay_s: float = 1.0) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.delay_s = delay_s
         self.started = time.monotonic()
-        self._drawn = 0.0
+        self._state: tuple[str, int, int] | None = None
         self._width = 0
+        self._lock = threading.Lock()
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def update(self, what: str, done: int, total: int) -> None:
-        """Show ``done`` of ``total`` (replications) for ``what``, at most 10 times a second."""
-        now = time.monotonic()
-        early = now - self.started < self.delay_s
-        if not self.enabled or early or (now - self._drawn < 0.1 and done < total):
+        """Show ``done`` of ``total`` (replications) for ``what``."""
+        if not self.enabled:
             return
-        self._drawn = now
-        elapsed = now - self.started
+        with self._lock:
+            self._state = (what, done, total)
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, daemon=True)
+                self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            with self._lock:
+                if self._state is not None and time.monotonic() - self.started >= self.delay_s:
+                    self._draw(*self._state)
+
+    def _draw(self, what: str, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
         eta = "--:--" if done == 0 else _clock(elapsed * (total - done) / done)
         width = 20
         filled = int(width * done / total) if total else width
-        text = f"[{'#' * filled}{'.' * (width - filled)}] {what}: {done}/{total} replications, ETA {eta}"
+        text = (f"[{'#' * filled}{'.' * (width - filled)}] {what}: {done}/{total} replications, "
+                f"{_clock(elapsed)} elapsed, ETA {eta}")
         click.echo("\r" + text.ljust(self._width), err=True, nl=False)
         self._width = len(text)
 
@@ -203,10 +220,18 @@ class ProgressLine:
         return lambda done, total: self.update(what, done, total)
 
     def clear(self) -> None:
-        """Erase the line (before the results are printed)."""
-        if self.enabled and self._width:
-            click.echo("\r" + " " * self._width + "\r", err=True, nl=False)
-            self._width = 0
+        """Erase the line (before results are printed); the next update draws it again."""
+        with self._lock:
+            if self._width:
+                click.echo("\r" + " " * self._width + "\r", err=True, nl=False)
+                self._width = 0
+
+    def close(self) -> None:
+        """Erase the line and stop redrawing."""
+        self._stop.set()
+        self.clear()
+        with self._lock:
+            self._state = None
 
 
 def _clock(seconds: float) -> str:

@@ -180,13 +180,13 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
         store_comparison(resolved, folder, reps, root_seed, workers, command, echo=echo,
                          progress=progress.update)
     except KeyboardInterrupt:
-        progress.clear()
+        progress.close()
         click.echo(f"interrupted: the comparison in {folder} is incomplete; run the same command again",
                    err=True)
         raise SystemExit(INTERRUPTED) from None
     except OSError as err:
         raise InputError(f"--out {folder}: cannot write: {err.strerror}") from None
-    progress.clear()
+    progress.close()
     manifest, runs = load_comparison(folder)
     click.echo("\n" + comparison_text(manifest, runs, resolved[0].horizon_s))
     _echo_files(build_compare_report(folder, dpi))

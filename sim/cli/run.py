@@ -40,7 +40,7 @@ def resolve(name: str | None, overrides: tuple[str, ...], redundancy: int | None
 
 def interrupted(progress: ProgressLine, what: str) -> SystemExit:
     """Ctrl-C: say so on one line (no traceback) and exit with 130."""
-    progress.clear()
+    progress.close()
     click.echo(f"interrupted: {what}", err=True)
     return SystemExit(INTERRUPTED)
 
@@ -84,7 +84,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
                      timelines=bool(plot_dir))
     except KeyboardInterrupt:
         raise interrupted(progress, f"{resolved.replications} replications stopped, no results") from None
-    progress.clear()
+    progress.close()
     echo(metric_table(result.metrics, resolved.horizon_s))
     echo(
         f"\n{result.replications} replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
@@ -135,6 +135,7 @@ def validate_command(replications, scale, seed, workers, only) -> None:
                               echo=echo, progress=check_progress)
     except KeyboardInterrupt:
         raise interrupted(progress, "validation stopped") from None
+    progress.close()
     failed = [o for o in outcomes if not o.passed]
     click.echo(f"\n{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:
