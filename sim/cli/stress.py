@@ -165,8 +165,9 @@ class _Progress:
         if not self.enabled:
             return
         elapsed = time.monotonic() - self.started
-        eta = f", ETA {elapsed / done * (total - done):.0f} s" if done else ""
-        click.echo(f"\rprobing: {done}/{total} bisections done, {elapsed:.0f} s{eta} ", err=True, nl=False)
+        eta = f", ETA {max(0.0, elapsed / done * total - elapsed):.0f} s" if done else ""
+        click.echo(f"\rprobing: {done}/{total} bisections done, {elapsed:.0f} s elapsed{eta}   ", err=True,
+                   nl=False)
         self.drawn = True
 
     def finish(self) -> None:

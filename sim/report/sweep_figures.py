@@ -16,6 +16,8 @@ from matplotlib.ticker import FuncFormatter
 from sim.report import style
 from sim.report.figures import Estimate, error_bars, label_axes, new_figure, plain_number
 
+NO_INTERVAL = "no interval (n = 1)"
+
 
 @dataclass(frozen=True)
 class Line:
@@ -45,6 +47,18 @@ def draw_lines(ax: Axes, lines: Sequence[Line], points_only: bool = False) -> No
         ok = ~(np.isnan(lo) | np.isnan(hi))
         if ok.any():
             ax.fill_between(x[ok], lo[ok], hi[ok], color=style.colour(i), alpha=0.18, linewidth=0)
+    _mark_without_interval(ax, lines)
+
+
+def _mark_without_interval(ax: Axes, lines: Sequence[Line]) -> None:
+    """Ring the means that have no confidence interval (one observation), so that a bare point is
+    never read as a precise one."""
+    bare = [(x, e.mean) for line in lines for x, e in zip(line.x, line.estimates, strict=True)
+            if math.isfinite(e.mean) and (math.isnan(e.low) or math.isnan(e.high))]
+    if bare:
+        ax.plot([x for x, _ in bare], [y for _, y in bare], linestyle="none", marker="o", markersize=11,
+                mfc="none", mec="#d62728", mew=1.2, label=NO_INTERVAL, zorder=4)
+        ax.legend(handles=[ax.get_lines()[-1]], fontsize=style.LEGEND_SIZE, frameon=False, loc="best")
 
 
 def scale_y(ax: Axes, lines: Sequence[Line]) -> None:
@@ -87,7 +101,8 @@ def lines_figure(title: str, panels: Sequence[tuple[str, str, str, Sequence[Line
         ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
     for ax in flat[len(panels):]:
         ax.set_visible(False)
-    handles, labels = flat[0].get_legend_handles_labels()
+    shared = [(h, t) for h, t in zip(*flat[0].get_legend_handles_labels(), strict=True) if t != NO_INTERVAL]
+    handles, labels = [h for h, _ in shared], [t for _, t in shared]
     if len(labels) > 1 or legend_title:
         fig.legend(handles, labels, title=legend_title or None, loc="outside lower center",
                    ncols=min(len(labels), 6), fontsize=style.LEGEND_SIZE + 1,

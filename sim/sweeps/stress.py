@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
 from sim.experiment import run_replication
@@ -236,10 +236,13 @@ def stress(
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
             futures = {pool.submit(_breaking_point, task): k for k, task in enumerate(tasks)}
-            for done, future in enumerate(as_completed(futures), start=1):
-                found[futures[future]] = future.result()
+            pending = set(futures)
+            while pending:  # wake every second, so that a progress line keeps its clock running
+                finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    found[futures[future]] = future.result()
                 if progress is not None:
-                    progress(done, len(tasks))
+                    progress(len(futures) - len(pending), len(tasks))
     results = []
     for c, (name, _) in enumerate(conditions):
         mine = found[c * replications:(c + 1) * replications]

@@ -202,3 +202,12 @@ def test_reports_never_import_pyplot(comparison_dir: Path, sweep_dir: Path, tmp_
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, env=env,
                          timeout=300)
     assert out.returncode == 0, out.stderr
+
+
+def test_points_without_an_interval_are_marked() -> None:
+    line = SF.Line("a", (1.0, 2.0), (F.Estimate(5.0, 4.0, 6.0), F.Estimate(7.0)))  # the second: n = 1
+    fig = SF.lines_figure("t", [("recovery", "x", "min", [line])])
+    ax = fig.axes[0]
+    ringed = [ln for ln in ax.get_lines() if ln.get_label() == SF.NO_INTERVAL]
+    assert len(ringed) == 1 and list(ringed[0].get_xdata()) == [2.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [SF.NO_INTERVAL]
