@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "sim"
-LAYERS = ["random", "scenario", "stats", "model", "experiment", "sweeps", "theory", "report", "cli"]
+LAYERS = ["random", "scenario", "stats", "model", "rare", "experiment", "sweeps", "theory", "report", "cli"]
 MAX_LINES = 400
 
 

@@ -64,18 +64,23 @@ class TierAvailability:
     mean_uptime_s: float  # mean length of one up period
     outage_rate_per_s: float  # long-run number of up -> down transitions per second
     state_probabilities: tuple[float, ...] = ()
+    down_fraction: float = math.nan  # the down-state probabilities summed directly (nan: not known)
 
     @property
     def unavailability(self) -> float:
-        """Long-run fraction of time the component is down (1 - availability)."""
-        return 1.0 - self.availability
+        """Long-run fraction of time the component is down.
+
+        The directly summed ``down_fraction`` when known: 1 - availability keeps only
+        ~16 - |log10 U| significant digits, none at all below U = 1e-16.
+        """
+        return 1.0 - self.availability if math.isnan(self.down_fraction) else self.down_fraction
 
 
 def _from_rates(availability: float, down: float, rate: float, probs: tuple[float, ...]) -> TierAvailability:
     """Mean up/down periods from the long-run ratio P / frequency ([Ross] ch. 7, renewal-reward)."""
     if rate > 0.0:
-        return TierAvailability(availability, down / rate, availability / rate, rate, probs)
-    return TierAvailability(availability, math.nan, math.inf, 0.0, probs)
+        return TierAvailability(availability, down / rate, availability / rate, rate, probs, down)
+    return TierAvailability(availability, math.nan, math.inf, 0.0, probs, down)
 
 
 def _birth_death_stationary(birth: Sequence[float], death: Sequence[float]) -> np.ndarray:
@@ -138,14 +143,19 @@ def series(*tiers: TierAvailability) -> TierAvailability:
     outage frequency is f = Σ_i f_i·Π_{j≠i} A_j ([Ross] §9.7, frequency of system failure for
     independent alternating components); mean outage = (1 - A)/f and mean uptime = A/f.
     Exact in the long run for any up/down time distributions, given independence.
+
+    Rare regime: U = 1 - Π(1 - U_i) is evaluated as -expm1(Σ log1p(-U_i)) from the components'
+    directly summed unavailabilities, so U = 1e-11 keeps full relative precision (1 - Π A_i
+    would keep about five digits, and none below 1e-16).
     """
     if not tiers:
         raise ValueError("series() needs at least one component")
     availability = math.prod(t.availability for t in tiers)
+    down = -math.expm1(math.fsum(math.log1p(-t.unavailability) for t in tiers))
     rate = 0.0
     for i, tier in enumerate(tiers):
         rate += tier.outage_rate_per_s * math.prod(t.availability for j, t in enumerate(tiers) if j != i)
-    return _from_rates(availability, 1.0 - availability, rate, ())
+    return _from_rates(availability, down, rate, ())
 
 
 def parallel(*tiers: TierAvailability) -> TierAvailability:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -350,3 +351,42 @@ def test_lost_with_retries_rejects_bad_parameters(args: tuple) -> None:
 def test_lost_fraction_rejects_bad_availability() -> None:
     with pytest.raises(ValueError):
         an.lost_fraction_unavailable(1.5)
+
+
+# --------------------------------------------------------------------------- rare regime
+
+
+def _exact_k_out_of_n(n: int, k: int, mtbf_s: int, mttr_s: int, crews: int) -> tuple[Fraction, Fraction]:
+    """Unavailability and outage rate of a k-of-n tier in exact rational arithmetic (detailed balance)."""
+    weights = [Fraction(1)]
+    for j in range(n):
+        weights.append(weights[-1] * Fraction(n - j, mtbf_s) / Fraction(min(j + 1, crews), mttr_s))
+    total = sum(weights)
+    probs = [w / total for w in weights]
+    return sum(probs[n - k + 1 :]), probs[n - k] * Fraction(k, mtbf_s)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "mtbf_s", "mttr_s", "crews"),
+    [
+        (2, 1, 28_800, 1_200, 1),
+        (3, 1, 360_000, 3_600, 1),
+        (4, 1, 3_600_000, 3_600, 1),
+        (4, 2, 36_000_000, 600, 2),
+    ],
+)
+def test_series_of_k_out_of_n_keeps_full_precision_in_the_rare_regime(
+    n: int, k: int, mtbf_s: int, mttr_s: int, crews: int
+) -> None:
+    """Unavailability from 1e-4 down to 1e-14 against an exact rational solve: 1e-12 relative error."""
+    u1, f1 = _exact_k_out_of_n(n, k, mtbf_s, mttr_s, crews)
+    u2, f2 = _exact_k_out_of_n(n, k, 2 * mtbf_s, mttr_s, crews)
+    tier = an.k_out_of_n(n, k, mtbf_s, mttr_s, crews)
+    assert tier.unavailability == pytest.approx(float(u1), rel=1e-12)
+    assert tier.outage_rate_per_s == pytest.approx(float(f1), rel=1e-12)
+    path = an.series(tier, an.k_out_of_n(n, k, 2 * mtbf_s, mttr_s, crews))
+    exact_u = 1 - (1 - u1) * (1 - u2)
+    exact_f = f1 * (1 - u2) + f2 * (1 - u1)
+    assert path.unavailability == pytest.approx(float(exact_u), rel=1e-12)
+    assert path.outage_rate_per_s == pytest.approx(float(exact_f), rel=1e-12)
+    assert path.mean_outage_s == pytest.approx(float(exact_u / exact_f), rel=1e-12)

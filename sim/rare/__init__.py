@@ -1,0 +1,11 @@
+"""Rare-event estimation on the infrastructure process: the replicas, zones and injected outages
+that evolve on their own, whatever the customers do.
+
+- :mod:`sim.rare.infrastructure`: the infrastructure alone, simulated event by event for any
+  failure and repair law (incident and path-down intervals over a horizon);
+- :mod:`sim.rare.markov`: the same process as a continuous-time Markov chain when every law is
+  exponential (states, transition rates with repair crews, an exact stationary solve);
+- :mod:`sim.rare.biasing`: regenerative cycles of that chain, crude and with balanced failure
+  biasing, and the ratio estimators of unavailability, outage frequency and mean outage;
+- :mod:`sim.rare.estimates`: point estimates with delta-method intervals and one-sided bounds.
+"""
