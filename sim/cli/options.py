@@ -14,6 +14,8 @@ from sim.scenario import ScenarioError
 from sim.scenario.errors import LINE_LIMIT, quoted, shorten
 from sim.scenario.overrides import FlagOverride
 
+PATH_LIMIT = 300  # characters of a path echoed in a message (paths are long; values are cut at 80)
+
 
 class InputError(click.ClickException):
     """Bad input from the user: a one-line message, exit code 2, no traceback."""
@@ -36,7 +38,7 @@ def reports_input_errors(fn: Callable) -> Callable:
         except RecursionError:  # a value nested deeper than any check could look
             raise InputError("an option value is nested too deeply") from None
         except OSError as err:  # a file that could not be read or written, e.g. a full disk
-            where = f"{shorten(str(err.filename))}: " if err.filename else ""
+            where = f"{shorten(str(err.filename), PATH_LIMIT)}: " if err.filename else ""
             raise InputError(f"{where}{err.strerror or err}") from None
 
     return wrapper
@@ -113,7 +115,7 @@ def check_output_file(flag: str, path: str | None) -> None:
         return
     if not path.strip():
         raise InputError(f"{flag}: an empty path; give a file name (or - for standard output)")
-    shown = shorten(path)
+    shown = shorten(path, PATH_LIMIT)
     try:
         target = Path(path)
         if target.is_dir():
@@ -129,7 +131,7 @@ def check_output_folder(flag: str, path: str | None) -> None:
         return
     if not path.strip():
         raise InputError(f"{flag}: an empty path; give a folder name")
-    shown = shorten(path)
+    shown = shorten(path, PATH_LIMIT)
     try:
         target = Path(path)
         if target.exists() and not target.is_dir():
@@ -141,4 +143,4 @@ def check_output_folder(flag: str, path: str | None) -> None:
 
 def write_error(flag: str, path: object, err: OSError) -> InputError:
     """A write that failed after the work ran (disk full, folder removed): one line, exit 2."""
-    return InputError(f"{flag} {shorten(str(path))}: cannot write: {err.strerror or err}")
+    return InputError(f"{flag} {shorten(str(path), PATH_LIMIT)}: cannot write: {err.strerror or err}")

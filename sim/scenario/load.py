@@ -41,6 +41,7 @@ def builtin_scenario_names() -> list[str]:
 def _locate(path_or_name: str | Path | None) -> tuple[Path, str]:
     """The file to read and the source to name in errors: an existing file, else a built-in."""
     given = "baseline" if path_or_name is None else path_or_name
+    shown = shorten(str(given), 300)  # a path, echoed in errors
     try:
         if Path(given).is_file():
             return Path(given), str(given)
@@ -49,14 +50,14 @@ def _locate(path_or_name: str | Path | None) -> tuple[Path, str]:
     if _is_dir(given):
         inside = sorted(p.name for p in Path(given).glob("*.toml"))[:3]
         hint = f" (it holds {', '.join(inside)}{', ...' if len(inside) == 3 else ''})" if inside else ""
-        raise ScenarioError(shorten(str(given)), "", f"is a directory; give one scenario file{hint} or a "
+        raise ScenarioError(shown, "", f"is a directory; give one scenario file{hint} or a "
                             "built-in name")
     name = str(given).removesuffix(".toml")
     candidate = builtin_scenarios_dir() / f"{name}.toml"
-    if NAME_PATTERN.match(name) and candidate.is_file():
+    if NAME_PATTERN.match(name) and len(name) <= 200 and candidate.is_file():
         return candidate, BUILTIN_SOURCE
     names = ", ".join(builtin_scenario_names()) or "none"
-    raise ScenarioError(shorten(str(given)), "", f"no such file or built-in scenario; built-ins: {names}")
+    raise ScenarioError(shown, "", f"no such file or built-in scenario; built-ins: {names}")
 
 
 def _is_dir(given: str | Path) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.experiment.executors import Executor, make_executor
+from sim.experiment.executors import Executor, available_cores, make_executor
 from sim.scenario.spec import Scenario
 from sim.scenario.workload import check_workload
 from sim.sweeps.design import SAMPLERS, DesignError, SweepSpec, read_sweep_file
@@ -112,10 +112,17 @@ def run_sweep(plan: SweepPlan, executor: Executor | str | None = None, workers: 
 
     described = ""
     try:
+        if store is not None and store.skipped and log:
+            for line in store.skipped[:3]:
+                log(f"warning: {line}")
+            if len(store.skipped) > 3:
+                log(f"warning: {len(store.skipped) - 3} more lines of {RESULTS_LOG} skipped")
         if resumed and log:
             log(f"resuming: {resumed} of {plan.total} tasks already stored in {out}")
         if resumed < plan.total:
             owned = not isinstance(executor, Executor)
+            if executor in (None, "processes"):  # never more worker processes than tasks to run
+                workers = max(1, min(available_cores() if workers is None else workers, plan.total - resumed))
             runner = make_executor(executor, workers) if owned else executor  # type: ignore[arg-type]
             try:
                 described = runner.describe()

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from sim.scenario.errors import shorten
 from sim.scenario.io import jsonable, write_json_atomic, write_text_atomic
 from sim.stats.intervals import paired_difference, summarize
 from sim.stats.metrics import METRICS, metric_bounds
@@ -46,6 +47,7 @@ class ResultStore:
         check_folder(self.folder, plan)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.folder / RESULTS_LOG, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        self.skipped: list[str] = []  # lines of results.jsonl that were not taken, and why
         try:
             self._lock()
             write_json_atomic(self.folder / MANIFEST, plan.manifest())
@@ -92,19 +94,49 @@ class ResultStore:
             os.ftruncate(self._fd, complete)
         stored: dict[Key, dict[str, float]] = {}
         tag = self.plan.hash[:12]
-        for line in data[:complete].splitlines():
+        for number, line in enumerate(data[:complete].splitlines(), 1):
             try:
                 record = json.loads(line)
-                key = (int(record["point"]), int(record["replication"]))
-                metrics = {k: math.nan if v is None else float(v) for k, v in record["metrics"].items()}
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue  # a damaged line: its task simply runs again
-            if record.get("sweep") != tag:
+            except ValueError:
+                record = None
+            if isinstance(record, dict) and "sweep" in record and record["sweep"] != tag:
                 raise DesignError(str(self.folder / RESULTS_LOG), "", f"holds results of another sweep "
-                                  f"({record.get('sweep')}, not {tag}); use another folder")
-            if key[0] < len(self.plan.points) and key[1] < self.plan.replications:
-                stored.setdefault(key, metrics)
+                                  f"({shorten(str(record['sweep']))}, not {tag}); use another folder")
+            problem = self._check_record(record)
+            if isinstance(problem, str):  # a damaged or edited line: skipped, its task runs again
+                self.skipped.append(f"{RESULTS_LOG} line {number}: {problem}; skipped (the task runs again)")
+                continue
+            stored.setdefault(*problem)
         return stored
+
+    def _check_record(self, record: object) -> str | tuple[Key, dict[str, float]]:
+        """The line's (key, metrics), or what is wrong with it: every stored line is checked, so a
+        line out of this sweep's range, or with a metric no replication reports, never reaches a table."""
+        if not isinstance(record, dict):
+            return "not a JSON object (a damaged line)"
+        point, replication, metrics = record.get("point"), record.get("replication"), record.get("metrics")
+        for name, value, count in (("point", point, len(self.plan.points)),
+                                   ("replication", replication, self.plan.replications)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
+                return f"{name} {shorten(repr(value))} is not an integer from 0 to {count - 1}"
+        if not isinstance(metrics, dict) or not metrics:
+            return "no metrics"
+        out: dict[str, float] = {}
+        tiers = {t.name for s in self.plan.scenarios for t in s.tiers}
+        for name, value in metrics.items():
+            known = name in METRICS or (name.startswith("availability_") and name[13:] in tiers)
+            if not known:
+                return f"unknown metric {shorten(repr(name))}"
+            if value is None or value in ("inf", "-inf"):
+                out[name] = math.nan if value is None else float(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                out[name] = float(value)
+            else:
+                return f"metric {name} is {shorten(repr(value))}, not a number"
+            low, high = metric_bounds(name)
+            if not (low <= out[name] <= high or math.isnan(out[name])):
+                return f"metric {name} = {out[name]:g} is outside [{low:g}, {high:g}]"
+        return (point, replication), out
 
     def append(self, key: Key, metrics: Mapping[str, float], extra: Mapping[str, object]) -> bool:
         """Store one task's result durably (one line, fsynced); False if it was stored already."""
