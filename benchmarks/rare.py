@@ -7,7 +7,9 @@ crude, and prints one table row: the exact unavailability (GTH solve), the biase
 relative 95% half-width, the wall time of the biased run, the extrapolated CPU time of each method to ±5%
 (variance per cycle × CPU per cycle, from the run), and the speed-up. When crude cycles saw no
 outage at all, crude's variance per cycle is taken from the biased run's unbiased estimate of it
-(marked "*"). One core; the figures scale linearly with the number of cycles.
+(marked "*"). ESS is the effective number of cycles behind the down-time estimate and "top cycle"
+the largest single cycle's share of it (heavy-tailed weights would show as a small ESS). One core;
+the figures scale linearly with the number of cycles.
 
 Usage: ``python benchmarks/rare.py [--cycles N]`` (default 40,000 cycles per method and row).
 """
@@ -64,9 +66,9 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=40_000)
     args = parser.parse_args()
     header = ("| architecture | exact U | biased estimate | rel. half-width | wall s | biased to ±5% | "
-              "crude to ±5% | speed-up |")
+              "crude to ±5% | speed-up | ESS | top cycle |")
     print(header)
-    print("|" + " --- |" * 8)
+    print("|" + " --- |" * 10)
     for name, scenario in rows():
         chain = InfrastructureChain(scenario)
         exact = stationary(chain).unavailability
@@ -86,7 +88,8 @@ def _row(name: str, exact: float, biased: CycleEstimates, crude: CycleEstimates,
     t_crude = time_to_target(crude_variance, crude.cpu_per_cycle_s, u.value)
     return (f"| {name} | {exact:.3e} | {u.value:.3e} [{u.ci_low:.3e}, {u.ci_high:.3e}] | "
             f"{u.rel_half_width:.1%} | {wall:.2f} | {t_biased:.2f} s | {_duration(t_crude)}{mark} | "
-            f"{t_crude / t_biased:,.0f}× |")
+            f"{t_crude / t_biased:,.0f}× | {biased.effective_sample_size:,.0f} | "
+            f"{biased.max_weight_share:.2%} |")
 
 
 def _duration(seconds: float) -> str:

@@ -26,11 +26,12 @@ small the failure rates are, which is what bounds the relative error (Shahabuddi
 Once the path has gone down in a cycle the rest of the cycle runs under the original law (the
 biasing has done its job, and biased failures would push the chain towards every replica failed,
 making the way back to all-up, against the bias, exponentially long in the number of replicas;
-Goyal et al. 1992 §4 turn biasing off at system failure for the same reason).
+measured: 20,000 cycles on the 3+3 path took 18 s with biasing throughout, 0.06 s without).
 
 **Unbiasedness.** Write P for the original jump probabilities and P' for the biased ones. P' > 0
 wherever P > 0 (0 < p < 1), so for a function g of the path up to jump k, E_P[g] = E_{P'}[g·L_k]
-with the likelihood ratio L_k = Π_{i≤k} P(x_{i−1}, x_i)/P'(x_{i−1}, x_i). The cycle ends at a
+with the likelihood ratio L_k = Π_{i≤k} P(x_{i−1}, x_i)/P'(x_{i−1}, x_i); this holds as well
+when P' depends on the path so far (biasing off after the path went down). The cycle ends at a
 stopping time T (the first return to all-up) that is finite a.s. under both laws, so
 E_P[Σ_{k<T} h(x_k)] = Σ_k E_P[h(x_k)·1{k<T}] = Σ_k E_{P'}[h(x_k)·1{k<T}·L_k] (each term is a
 function of the path up to k): every cycle total is estimated without bias by Σ_{k<T} h(x_k)·L_k
@@ -39,12 +40,15 @@ under P' (Glynn & Iglehart, "Importance sampling for stochastic simulations", Ma
 :mod:`sim.rare.estimates`). Regeneration is what keeps the likelihood ratio from degenerating
 over a long horizon (Heidelberger, Shahabuddin & Nicola, ACM TOMACS 4, 1994).
 
-**The biasing probability** p = 0.7 by default: 0.5 is Shahabuddin's choice for systems where
-one or two failures bring the path down; as more failures are needed (k-of-n tiers with four
-replicas) a larger p reaches the down states more often, while p → 1 makes the repairs that end
-an excursion rare and the likelihood ratios of long excursions heavy. Measured on the 4+4 path at
-U ≈ 1e-11 (``benchmarks/rare.py``), p in 0.6–0.8 gives the smallest variance per cycle; 0.7 is
-in the middle of that range.
+**The biasing probability** p = 0.8 by default. Work to a given precision (variance per cycle ×
+CPU per cycle) measured at 20,000 cycles, relative to p = 0.5: on the 4+4 path at U = 5e-11
+(one crew per tier) 0.64 (p = 0.6), 0.45 (0.7), 0.34 (0.8), 0.22 (0.9); on a 2+2 path at
+U = 6e-3 0.79, 0.73, 0.58, 0.54. Paths to an outage need up to four failures in a row, so a larger
+p reaches the down states more often. p = 0.9 is a little better still on these symmetric paths,
+but leaves only 10% of the jumps for the repairs that end an excursion, which makes likelihood
+ratios heavier where a state offers many failure transitions (zones, several tiers); 0.8 keeps
+most of the gain. p = 0.5 is Shahabuddin's original choice for systems where one or two failures
+bring the path down.
 
 **When a law is not exponential** (lognormal or Weibull repairs, deterministic times, injected
 outages at fixed times, daily effects) the chain does not exist and this module refuses the
