@@ -7,5 +7,7 @@ that evolve on their own, whatever the customers do.
   exponential (states, transition rates with repair crews, an exact stationary solve);
 - :mod:`sim.rare.biasing`: regenerative cycles of that chain, crude and with balanced failure
   biasing, and the ratio estimators of unavailability, outage frequency and mean outage;
+- :mod:`sim.rare.crude`: crude estimates from independent infrastructure-only runs, the fall-back
+  for failure laws that are not exponential;
 - :mod:`sim.rare.estimates`: point estimates with delta-method intervals and one-sided bounds.
 """

@@ -53,11 +53,12 @@ bring the path down.
 **When a law is not exponential** (lognormal or Weibull repairs, deterministic times, injected
 outages at fixed times, daily effects) the chain does not exist and this module refuses the
 scenario (:func:`sim.rare.markov.markov_problems` says why); the fall-back is crude simulation of
-the infrastructure alone (:mod:`sim.rare.infrastructure`), which is still cheap because it has
-no customers; rare path outages under such laws would need splitting on the number of failed
-replicas on the tightest cut (Garvels & Kroese, WSC 1998; Villén-Altamirano's RESTART), which
-needs only to clone the infrastructure state, or hazard-rate scaling for generalized semi-Markov
-processes (Nicola, Shahabuddin, Heidelberger & Glynn, FTCS 1993). Neither is implemented here.
+the infrastructure alone (:mod:`sim.rare.crude` over :mod:`sim.rare.infrastructure`), which is
+still cheap because it has no customers; rare path outages under such laws would need splitting
+on the number of failed replicas on the tightest cut (fixed effort: Garvels & Kroese, WSC 1998;
+RESTART: Villén-Altamirano), which needs only to clone the infrastructure state, or hazard-rate
+scaling for generalized semi-Markov processes (Nicola, Shahabuddin, Heidelberger & Glynn, FTCS
+1993). Neither is implemented here.
 """
 
 from __future__ import annotations
