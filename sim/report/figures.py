@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from sim.report import style
@@ -88,6 +89,8 @@ def describe_axes(fig: Figure) -> str:
 def save_figure(fig: Figure, folder: Path, stem: str, dpi: int = style.PNG_DPI) -> tuple[Path, Path]:
     """Write ``folder/stem.png`` (``dpi``) and ``folder/stem.svg``; both carry title and labels."""
     folder.mkdir(parents=True, exist_ok=True)
+    for text in fig.findobj(Text):  # names and labels are plain text: a "$" never starts math
+        text.set_parse_math(False)
     title = fig.get_suptitle() or (fig.axes[0].get_title(loc="left") if fig.axes else stem)
     description = describe_axes(fig)
     png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"

@@ -211,3 +211,13 @@ def test_points_without_an_interval_are_marked() -> None:
     ringed = [ln for ln in ax.get_lines() if ln.get_label() == SF.NO_INTERVAL]
     assert len(ringed) == 1 and list(ringed[0].get_xdata()) == [2.0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [SF.NO_INTERVAL]
+
+
+def test_dollar_signs_in_names_are_plain_text(tmp_path: Path) -> None:
+    """A scenario named "$\\undefined$" must not be parsed as mathtext (it would fail to draw)."""
+    fig, axes = F.new_figure(4, 3)
+    fig.suptitle(r"$\undefined$ costs $5")
+    axes[0, 0].plot([1.0], [1.0], label=r"$\frac{1}{$")
+    axes[0, 0].legend()
+    png, _ = F.save_figure(fig, tmp_path, "dollars")
+    assert png.stat().st_size > 0
