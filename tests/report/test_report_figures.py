@@ -181,7 +181,7 @@ def test_describe_axes_skips_unlabelled_axes() -> None:
 def test_palette_colours_are_used_in_order() -> None:
     lines = [SF.Line(str(i), (0.0, 1.0), (F.Estimate(1.0), F.Estimate(2.0))) for i in range(3)]
     fig = SF.lines_figure("t", [("a", "x", "y", lines)])
-    colours = [line.get_color() for line in fig.axes[0].get_lines()]
+    colours = [line.get_color() for line in fig.axes[0].get_lines() if line.get_label() != SF.NO_INTERVAL]
     assert colours == [style.colour(0), style.colour(1), style.colour(2)]
 
 
