@@ -261,7 +261,7 @@ def frontier_figure(title: str, xlabel: str, ylabel: str, points: Sequence[Front
         p = points[chosen]
         ax.plot([p.cost.mean], [p.loss.mean], marker="*", markersize=22, color=style.colour(0),
                 markeredgecolor="black", linestyle="none", zorder=3,
-                label=f"cheapest meeting the objective: point {p.label}")
+                label=f"cheapest meeting the objective with 95% confidence: point {p.label}")
     ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
     ax.xaxis.set_major_formatter(FuncFormatter(plain_number))
     label_axes(ax, title, xlabel, ylabel)

@@ -137,7 +137,7 @@ def test_pareto_front_and_frontier_highlight() -> None:
     fig = SF.frontier_figure("f", "infrastructure cost (USD per replication)",
                             "lost revenue (USD per replication)", pts, 1, "lost_fraction<0.001")
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert "cheapest meeting the objective: point 1" in legend
+    assert "cheapest meeting the objective with 95% confidence: point 1" in legend
     assert "meets lost_fraction<0.001 (95% CI bound)" in legend and "misses lost_fraction<0.001" in legend
     assert "meets it on the mean only (its CI crosses the threshold)" in legend
 
