@@ -166,8 +166,9 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
         _prepare_out(folder, COMPARISON_KIND)
     except ReportError as err:
         raise InputError(f"--out {folder}: {err}") from None
-    for name, s in zip(names, resolved, strict=True):
-        click.echo(header(name, s))
+    headers = [header(name, s) for name, s in zip(names, resolved, strict=True)]
+    for text in headers:
+        click.echo(text)
     command = _command_line("compare", scenarios, overrides, redundancy, replications, horizon, seed,
                             vary, variant)
     progress = ProgressLine()
@@ -178,7 +179,7 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
 
     try:
         store_comparison(resolved, folder, reps, root_seed, workers, command, echo=echo,
-                         progress=progress.update)
+                         progress=progress.update, headers=headers)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"interrupted: the comparison in {folder} is incomplete; run the same command again",

@@ -120,13 +120,15 @@ def default_comparison_dir(scenarios: Sequence[Scenario], replications: int, see
 def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int, seed: int,
                      workers: int | None = None, command: str = "",
                      echo: Callable[[str], None] = lambda _: None,
-                     progress: Callable[[str, int, int], None] | None = None) -> Path:
+                     progress: Callable[[str, int, int], None] | None = None,
+                     headers: Sequence[str] | None = None) -> Path:
     """Run every scenario on the same seed (common random numbers) and store what the report needs.
 
     Returns the manifest's path. Each scenario is run once with :func:`sim.experiment.run` (its
     JSON is exactly ``sim run --json``), every replication recording its timeline, for the
     representative timeline and the per-outage recovery times. ``progress(label, done, total)``
-    is called as replications finish.
+    is called as replications finish. ``headers``: each scenario's one-line description as the
+    command printed it (stored in the manifest for the report).
     """
     out = Path(out)
     labels = unique_labels([s.name for s in scenarios])
@@ -152,8 +154,9 @@ def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int
         "representative_rule": REPRESENTATIVE_RULE,
         "scenarios": [
             {"label": label, "name": s.name, "source": s.source, "hash": scenario_hash(s),
-             "result": f"results/{label}.json", "timeline": f"timelines/{label}.json"}
-            for label, s in zip(labels, scenarios, strict=True)
+             "result": f"results/{label}.json", "timeline": f"timelines/{label}.json",
+             **({"header": headers[i]} if headers else {})}
+            for i, (label, s) in enumerate(zip(labels, scenarios, strict=True))
         ],
     }
     return write_json_atomic(out / "manifest.json", manifest)

@@ -126,6 +126,12 @@ def timeline_figures(runs: Sequence[StoredRun], replications: int) -> dict[str, 
 # The report.
 
 
+def _header(entry: dict) -> str:
+    """The header `sim compare` printed for the scenario (it knows the overrides), without the name."""
+    text = entry.get("header") or ""
+    return text.removeprefix(f"{entry.get('name', '')}: ")
+
+
 def _describe(run: StoredRun) -> str:
     from sim.scenario import describe, scenario_from_dict
 
@@ -154,7 +160,8 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
             f"stored results in this folder by outagesim {manifest.get('version', '?')}."
         ),
         Heading("Scenarios"),
-        Bullets(tuple(f"{r.label}: {_describe(r)}" for r in runs)),
+        Bullets(tuple(f"{r.label}: {_header(entry) or _describe(r)}"
+                      for r, entry in zip(runs, manifest["scenarios"], strict=True))),
     )
     if manifest.get("command"):
         doc.add(Paragraph(f"Command: {manifest['command']}"))

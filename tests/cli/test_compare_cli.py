@@ -69,6 +69,7 @@ def test_variant_adds_to_the_scenario_as_it_is(tmp_path: Path) -> None:
     variant_header = result.output.splitlines()[1]
     assert "(file description; overridden: tiers.payment.mttr" in variant_header
     assert "tiers.web.replicas)" in variant_header
+    assert variant_header.split(": ", 1)[1] in (out / "report.md").read_text()  # the report says the same
 
 
 @pytest.mark.parametrize(("args", "expected"), [
