@@ -218,7 +218,8 @@ def stress(
     Every (condition, replication) pair is one task, run in parallel processes; ``progress`` is
     called with (tasks done, tasks) as they finish. Each condition's mean has a 95% CI.
     """
-    check_workload(healthy(scenario))  # the first probe's work (WorkloadError if too much)
+    # the first probe's work (WorkloadError if too much): steady traffic, failures held off
+    check_workload(healthy(steady(scenario, scenario.traffic.arrival_rate_per_s)))
     conditions = [(HEALTHY, healthy(scenario))]
     if one_down:
         conditions += [(name, one_replica_down(scenario, name)) for name in degradable_tiers(scenario)]
