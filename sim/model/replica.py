@@ -86,9 +86,7 @@ class Replica:
 
     def _done(self, timer: Timer) -> None:
         in_service = self.in_service
-        if timer not in in_service:
-            return  # the replica crashed while serving: the request has already failed
-        del in_service[timer]
+        del in_service[timer]  # a crash cancels the timers of the requests it fails
         queue = self.queue
         while queue and len(in_service) < self.concurrency:
             entry = queue.popleft()
@@ -118,6 +116,7 @@ class Replica:
         self.queue.clear()
         self.waiting = 0
         for timer in self.in_service:
+            timer.cancel()  # the service will not end: the request fails now
             c = timer._value
             if c.pending is timer:
                 victims.append(c)
