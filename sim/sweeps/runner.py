@@ -71,7 +71,7 @@ class SweepResult:
     """A finished sweep: its plan, every task's metrics, and where they were written."""
 
     plan: SweepPlan
-    stored: dict[Key, dict[str, float]]
+    stored: dict[Key, dict[str, float]]  # in (point, replication) order
     resumed: int
     wall_s: float
     files: tuple[Path, ...] = ()
@@ -152,7 +152,8 @@ def run_sweep(plan: SweepPlan, executor: Executor | str | None = None, workers: 
     finally:
         if store is not None:
             store.close()
-    return SweepResult(plan, dict(stored), resumed, time.perf_counter() - wall0, files, described)
+    in_order = dict(sorted(stored.items()))  # by (point, replication), not by when tasks finished
+    return SweepResult(plan, in_order, resumed, time.perf_counter() - wall0, files, described)
 
 
 def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequence[object]] | None = None,

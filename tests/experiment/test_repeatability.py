@@ -17,11 +17,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 import sim
+from sim.experiment.executors import SerialExecutor, Task, run_task
+from sim.experiment.replication import ReplicationResult
+from sim.sweeps.design import SweepSpec
+from sim.sweeps.plan import plan_sweep
+from sim.sweeps.runner import run_sweep
 
 CRASHY = """
 [scenario]
@@ -218,3 +224,21 @@ def test_stress_gives_identical_breaking_points_and_probes_in_every_process(
     assert "latency_mean_s" in json.dumps(results[0])  # every probe's values are compared, not only verdicts
     _assert_same(results[0], results[1], "a second process (other hash seed and layout, --set order)")
     _assert_same(results[0], results[2], "two worker processes instead of one")
+
+
+class _ReversedExecutor(SerialExecutor):
+    """Finishes tasks in the reverse of the order they were given (as a pool may)."""
+
+    def run(self, tasks: Iterable[Task]) -> Iterator[tuple[Hashable, ReplicationResult]]:
+        yield from reversed([run_task(task) for task in tasks])
+
+
+def test_sweep_results_do_not_depend_on_the_order_tasks_finish(crashy: Path, tmp_path: Path) -> None:
+    plan = plan_sweep(SweepSpec(scenario=crashy, grid={"tiers.payment.replicas": [1, 2]}, replications=2,
+                                seed=5), ["scenario.horizon=3m"])
+    forward = run_sweep(plan, SerialExecutor(), out=tmp_path / "forward")
+    backward = run_sweep(plan, _ReversedExecutor(), out=tmp_path / "backward")
+    assert list(backward.stored) == list(forward.stored) == [(p, r) for p in range(2) for r in range(2)]
+    assert backward.stored == forward.stored
+    for name in TABLES:
+        assert (tmp_path / "backward" / name).read_bytes() == (tmp_path / "forward" / name).read_bytes()
