@@ -126,7 +126,8 @@ def apply_overrides(raw: dict, overrides: Sequence[str] | Mapping[str, object],
                 tiers[name]["replicas"] = redundancy
                 changed[f"tiers.{name}.replicas"] = REDUNDANCY_SOURCE
     if isinstance(overrides, Mapping):
-        items = [(str(k), v, SET_SOURCE) for k, v in overrides.items()]
+        # a key may be a FlagOverride too (its source names the option that set it)
+        items = [(str(k), v, getattr(k, "source", SET_SOURCE)) for k, v in overrides.items()]
     else:
         items = []
         for text in [overrides] if isinstance(overrides, str) else overrides:  # one string is one override

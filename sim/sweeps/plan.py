@@ -25,6 +25,7 @@ from sim.random.streams import name_key
 from sim.scenario import ScenarioError, load_scenario, parse_toml_value, scenario_from_dict, scenario_to_dict
 from sim.scenario.durations import parse_duration
 from sim.scenario.io import jsonable
+from sim.scenario.overrides import FlagOverride
 from sim.scenario.spec import Scenario
 from sim.sweeps.design import SAMPLERS, SWEEP_SETTINGS, DesignError, SweepSpec, split_key_value, split_list
 
@@ -293,7 +294,8 @@ def _base_scenario(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, obje
         extra = {}
         for text in overrides:
             key, value = split_key_value("--set", text, "KEY=VALUE such as tiers.payment.mttr=45m")
-            extra[key] = parse_toml_value(value)
+            source = getattr(text, "source", None)  # a shortcut option (--horizon): errors name it
+            extra[FlagOverride(key, source) if source else key] = parse_toml_value(value)
     merged = {**spec.overrides, **extra}
     if not isinstance(spec.scenario, Scenario):
         return load_scenario(spec.scenario, merged, redundancy)

@@ -136,3 +136,9 @@ def test_never_more_workers_than_tasks(monkeypatch: pytest.MonkeyPatch, tmp_path
                         "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert asked == [4]
+
+
+def test_sweep_blames_horizon_by_name(tmp_path: Path) -> None:
+    line = refused(["sweep", "--grid", "tiers.web.replicas=1,2", "--horizon", "soon",
+                    "--out", str(tmp_path / "o")])
+    assert line.startswith('--horizon: scenario.horizon = "soon": must be a positive duration')
