@@ -41,8 +41,9 @@ def quoted(text: object, limit: int = ECHO_LIMIT) -> str:
 
 def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
     """``text`` cut to ``limit`` characters (with "..."), so an echoed key or value stays one short line."""
-    text = text.replace("\n", "\\n").replace("\r", "\\r")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    # a line break of any kind (\n, \x85, \u2028, ...) or control character is shown escaped
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def show_value(value: object, limit: int = ECHO_LIMIT, _depth: int = 0) -> str:
@@ -55,7 +56,7 @@ def show_value(value: object, limit: int = ECHO_LIMIT, _depth: int = 0) -> str:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
-        text = json.dumps(value[: limit + 1], ensure_ascii=False)
+        text = shorten(json.dumps(value[: limit + 1], ensure_ascii=False), limit + 40)
     elif isinstance(value, list | tuple):
         text = "[" + ", ".join(show_value(v, limit, _depth + 1) for v in value[:limit // 2]) + "]"
     elif isinstance(value, dict):

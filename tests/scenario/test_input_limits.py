@@ -173,3 +173,10 @@ def test_a_later_option_does_not_hide_an_invalid_earlier_one(tmp_path: Path) -> 
     assert _error(path, ["scenario.seed=-1", FlagOverride("scenario.seed=3", "--seed")]).startswith(
         "--set: scenario.seed = -1")
     assert load_scenario(path, ["scenario.seed=2", FlagOverride("scenario.seed=3", "--seed")]).seed == 3
+
+
+def test_line_breaks_of_any_kind_are_escaped_in_errors(tmp_path: Path) -> None:
+    # found by the fuzzer: U+0085 (NEL) is a line break to str.splitlines and to terminals
+    for text in ("\x85", "a\u2028b", "x\ny", "\r"):
+        line = _error(_file(tmp_path, BASE), {"costs.order_value": text})
+        assert len(line.splitlines()) == 1 and line.endswith("must be a number from 0 to 1e+12")
