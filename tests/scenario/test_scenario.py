@@ -25,6 +25,7 @@ from sim.scenario import (
     scenario_to_dict,
 )
 from sim.scenario import load as scenario_module
+from sim.scenario.convert import arrival_rates
 from sim.scenario.spec import (
     ALL_REPLICAS,
     AsyncSpec,
@@ -359,9 +360,13 @@ def test_describe() -> None:
 
 
 def test_describe_full(tmp_path: Path) -> None:
-    text = describe(load_scenario(write(tmp_path, FULL)))
+    scenario = load_scenario(write(tmp_path, FULL))
+    text = describe(scenario)
+    # a time-varying rate: its mean over the measured window and its peak, not the base rate 12.5/s
+    mean, peak = arrival_rates(scenario)
+    assert scenario.traffic.time_varying and mean != 12.5
     assert text.startswith("full: web×3 (active-passive) → payment×2 (active-active) + db×1, "
-                           "12.5 customers/s, ")
+                           f"{mean:.3g} customers/s on average (peak {peak:.3g}), ")
     assert "horizon 2d" in text and "2 injected outages" in text and text.endswith("— Every key")
 
 
