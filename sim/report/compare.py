@@ -47,7 +47,10 @@ def _bar_notes(runs: Sequence[StoredRun], metrics: Sequence[str], scale: float =
             if math.isnan(e.mean):
                 texts.append(_NO_VALUE.get(m, "n/a"))
             else:
-                texts.append(fmt.format(e.mean * scale) + (f"\n(n = {n})" if 0 < n < reps else ""))
+                v = e.mean * scale
+                # whole numbers hide small means (1.5 lost checkouts is not "2"): 3 digits below 100
+                text = fmt.format(v) if abs(v) >= 100 or v == 0 else f"{v:.3g}"
+                texts.append(text + (f"\n(n = {n})" if 0 < n < reps else ""))
         notes[r.label] = texts
     return notes
 
