@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-CONFIDENCE = 0.95
+from sim.stats.intervals import CONFIDENCE, poisson_upper_bound, ratio_interval
+
+__all__ = ["CONFIDENCE", "Estimate", "poisson_upper_bound", "ratio_estimate", "zero_event_estimate"]
 
 
 @dataclass(frozen=True)
@@ -57,26 +59,9 @@ def ratio_estimate(
     Returns the estimate and the per-cycle variance of the ratio's influence function,
     Var(Y − R·Z)/Z̄², which is what work-normalised comparisons need.
     """
-    y = np.asarray(numerator, dtype=float)
-    z = np.asarray(denominator, dtype=float)
-    n = y.size
-    z_mean = float(z.mean()) if n else 0.0
-    if n < 2 or z_mean == 0.0:
-        return Estimate(math.nan, math.nan, math.nan, method), math.nan
-    ratio = float(y.mean()) / z_mean
-    variance = float(np.var(y - ratio * z, ddof=1)) / z_mean**2
-    half = stats.norm.ppf(0.5 + confidence / 2.0) * math.sqrt(variance / n)
-    return Estimate(ratio, max(0.0, ratio - half), ratio + half, method), variance
-
-
-def poisson_upper_bound(count: int, exposure: float, confidence: float = CONFIDENCE) -> float:
-    """Exact one-sided upper confidence bound on a Poisson rate after ``count`` events in ``exposure``.
-
-    Garwood's bound χ²_{c}(2·count + 2)/(2·exposure); for count = 0 it is −ln(1 − c)/exposure.
-    """
-    if exposure <= 0.0:
-        raise ValueError(f"exposure must be > 0, got {exposure}")
-    return float(stats.chi2.ppf(confidence, 2 * count + 2)) / (2.0 * exposure)
+    ratio, low, high, variance = ratio_interval(
+        numerator, denominator, confidence, quantile=float(stats.norm.ppf(0.5 + confidence / 2.0)))
+    return Estimate(ratio, low, high, method), variance
 
 
 def zero_event_estimate(upper: float) -> Estimate:

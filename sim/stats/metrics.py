@@ -36,6 +36,12 @@ METRICS: dict[str, str] = {
     "mean_in_system": "time-average number of customers in a checkout",
     "lost_revenue": "lost checkouts × order value",
     "infrastructure_cost": "replica-hours × cost per replica-hour over the measured window",
+    # the sums behind the per-incident means, pooled over replications as ratios of sums
+    "outage_time_total_s": "total length of the path outages counted in mean_recovery_time_s (s)",
+    "outages_recovered": "path outages that began in the window and ended (mean_recovery_time_s's count)",
+    "service_recovery_total_s": "total of the service recovery times counted in "
+    "mean_service_recovery_time_s (s)",
+    "service_recovery_count": "service incidents that began in the window and recovered",
 }
 
 
@@ -312,6 +318,10 @@ class Recorder:
             "mean_in_system": (area_end - self._area_at_warmup) / measured_s,
             "lost_revenue": self.lost * order_value,
             "infrastructure_cost": cost_per_hour * measured_s / 3600.0,
+            "outage_time_total_s": self.path.lengths_total,
+            "outages_recovered": float(self.path.lengths_n),
+            "service_recovery_total_s": self._service_recovery_total,
+            "service_recovery_count": float(self._service_recovery_n),
         }
         for name, period in self.tiers.items():
             out[f"availability_{name}"] = 1.0 - self._down_time(period) / measured_s

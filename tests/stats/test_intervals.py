@@ -82,7 +82,12 @@ def test_difference_can_be_negative() -> None:
 
 
 def test_to_dict() -> None:
-    assert set(summarize([1.0, 2.0]).to_dict()) == {"mean", "std", "n", "ci_low", "ci_high"}
+    d = summarize([1.0, 3.0]).to_dict()
+    assert set(d) == {"mean", "std", "n", "ci_low", "ci_high", "method", "rel_half_width"}
+    assert d["method"] == "t"
+    assert d["rel_half_width"] == pytest.approx((d["ci_high"] - d["ci_low"]) / 2 / 2.0)
+    one = summarize([4.0]).to_dict()
+    assert one["method"] == "n=1" and one["rel_half_width"] is None
 
 
 def test_one_replication_has_a_mean_and_no_interval() -> None:
@@ -90,7 +95,8 @@ def test_one_replication_has_a_mean_and_no_interval() -> None:
     assert (s.mean, s.n) == (4.5, 1) and not s.has_interval
     assert math.isnan(s.std) and math.isnan(s.ci_low) and math.isnan(s.ci_high)
     # JSON: missing values are null, never NaN (which is not JSON)
-    assert s.to_dict() == {"mean": 4.5, "std": None, "n": 1, "ci_low": None, "ci_high": None}
+    assert s.to_dict() == {"mean": 4.5, "std": None, "n": 1, "ci_low": None, "ci_high": None,
+                           "method": "n=1", "rel_half_width": None}
 
 
 def test_clipped_ends_are_marked() -> None:
