@@ -13,8 +13,8 @@ from sim.experiment.replication import ReplicationResult
 from sim.scenario.convert import scenario_to_dict
 from sim.scenario.spec import Scenario
 from sim.scenario.workload import check_workload
-from sim.stats.intervals import Summary, summarize
-from sim.stats.metrics import metric_bounds
+from sim.stats.intervals import Summary
+from sim.stats.summaries import per_year, summarize_metric, summarize_metrics
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,17 @@ class RunResult:
     #: every replication's incident timeline, in replication order (``run(..., timelines=True)``);
     #: not part of :meth:`to_dict`
     timelines: tuple[dict, ...] | None = field(default=None, repr=False, compare=False)
+    #: how the metrics were estimated: "crude" (independent replications, plain Monte Carlo)
+    method: str = "crude"
+
+    def __post_init__(self) -> None:
+        """Adds what needs the scenario: the per-year figures (the horizon's rate over 365 days) and,
+        when no checkout was ever lost, lost revenue's bound in the scenario's order value."""
+        revenue = self.metrics.get("lost_revenue")
+        if revenue is not None and revenue.method == "zero-upper" and math.isinf(revenue.ci_high):
+            self.metrics["lost_revenue"] = summarize_metric(
+                "lost_revenue", self.per_replication, order_value=self.scenario.costs.order_value)
+        self.metrics.update(per_year(self.metrics, self.scenario.horizon_s - self.scenario.warmup_s))
 
     @property
     def customers_per_s(self) -> float:
@@ -47,6 +58,8 @@ class RunResult:
             "seed": self.seed,
             "replications": self.replications,
             "version": self.version,
+            "method": self.method,
+            "precision_met": None,  # no precision target
             "metrics": {name: s.to_dict() for name, s in self.metrics.items()},
             "per_replication": [dict(r) for r in self.per_replication],
             "runtime": {
@@ -60,9 +73,10 @@ class RunResult:
 
 
 def summarize_replications(results: Sequence[ReplicationResult]) -> dict[str, Summary]:
-    """Mean and 95% CI of every metric over the replications."""
-    names = list(results[0].metrics) if results else []
-    return {name: summarize([r.metrics[name] for r in results], bounds=metric_bounds(name)) for name in names}
+    """Mean and 95% CI of every metric over the replications, each by the estimator that suits it
+    (pooled ratios for per-incident means, one-sided bounds when nothing was observed: see
+    :mod:`sim.stats.summaries`)."""
+    return summarize_metrics([r.metrics for r in results])
 
 
 #: ``progress(done, total)``: called after each finished replication (and once with 0 at the start)

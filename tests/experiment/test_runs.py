@@ -75,7 +75,10 @@ def test_run_result_json_has_every_metric_summary() -> None:
     for name in ("availability_web", "availability_payment"):
         assert name in data["metrics"]
     for name, summary in data["metrics"].items():
-        assert set(summary) == {"mean", "std", "n", "ci_low", "ci_high"}, name
+        assert set(summary) == {"mean", "std", "n", "ci_low", "ci_high", "method", "rel_half_width"}, name
+    assert data["method"] == "crude" and data["precision_met"] is None
+    for name in ("lost_checkouts_per_year", "downtime_minutes_per_year", "availability_nines"):
+        assert name in data["metrics"]
     assert len(data["per_replication"]) == 3
     assert [r["replication"] for r in data["per_replication"]] == [0, 1, 2]
     assert data["version"]
