@@ -75,3 +75,20 @@ def injected_outage(
     yield env.timeout(duration_s)
     for tier, replica in members:
         bring_up(tier, replica)
+
+
+def scripted_infrastructure(
+    env: simpy.Environment, changes: Sequence[tuple[float, Tier, Replica, bool]]
+) -> Generator:
+    """Replay a known infrastructure path: at each time, one replica goes down (True) or comes back.
+
+    Each change is one reason for the replica to be down, so the tier sees exactly what the drawn
+    failures, zones and outages would have done; failover and health checks still apply (routing).
+    """
+    for time_s, tier, replica, down in changes:
+        if time_s > env.now:
+            yield env.timeout(time_s - env.now)
+        if down:
+            take_down(tier, replica)
+        else:
+            bring_up(tier, replica)

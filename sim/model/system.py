@@ -4,11 +4,12 @@ together on one SimPy environment, reporting to one recorder."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import simpy
 
 from sim.model.customer import CheckoutFlow, StatusPage
-from sim.model.failures import injected_outage, replica_lifecycle, zone_lifecycle
+from sim.model.failures import injected_outage, replica_lifecycle, scripted_infrastructure, zone_lifecycle
 from sim.model.replica import Replica
 from sim.model.tier import Tier, expected_phases
 from sim.model.timers import Timer
@@ -22,11 +23,25 @@ DRAIN_CHECK_S = 1.0  # after the horizon, how often to check whether everything 
 DRAIN_LIMIT_S = 86400.0  # customers still in a checkout this long after the horizon count as lost
 
 
+#: A scripted infrastructure path: (time, tier name, replica index, down) in the order to apply.
+Script = Sequence[tuple[float, str, int, bool]]
+
+
 class CheckoutSystem:
-    """Builds the model for ``scenario`` and runs it until the horizon and a drain."""
+    """Builds the model for ``scenario`` and runs it until the horizon and a drain.
+
+    With ``script`` the replicas do not draw failures, zones and injected outages: they go down
+    and come back at the given times instead (an infrastructure path simulated elsewhere, or none
+    at all for a healthy-only run); everything else — routing, failover, customers — is unchanged.
+    """
 
     def __init__(
-        self, env: simpy.Environment, scenario: Scenario, streams: Streams, recorder: Recorder
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        streams: Streams,
+        recorder: Recorder,
+        script: Script | None = None,
     ) -> None:
         self.env = env
         self.scenario = scenario
@@ -51,7 +66,12 @@ class CheckoutSystem:
         if self.flow.backlog is not None:  # an asynchronous tier's replicas work for its backlog
             for replica in self.flow.backlog.tier.replicas:
                 replica.flow = self.flow.backlog
-        self._start_failures(streams)
+        if script is None:
+            self._start_failures(streams)
+        elif script:
+            tiers = self.tiers
+            changes = [(t, tiers[name], tiers[name].replicas[i], down) for t, name, i, down in script]
+            env.process(scripted_infrastructure(env, changes))
         self.arrivals = Arrivals(env, scenario.traffic, streams, self.flow.arrive)
         self.stopped = env.event()
         if scenario.warmup_s > 0:

@@ -30,7 +30,7 @@ class Arrivals:
         rng = streams.generator("arrivals")
         self._gap = block_sampler(Exponential(mean_gap_s), rng)
         self._accept = streams.uniform("arrivals-thinning") if traffic.time_varying else None
-        self._schedule(self._next_gap(0.0))
+        self._schedule(self._next_gap(env.now))  # a run may start later than 0
 
     def _schedule(self, gap_s: float) -> None:
         if gap_s < math.inf:  # an infinite gap: the next arrival never comes

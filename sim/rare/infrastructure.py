@@ -53,6 +53,9 @@ class InfrastructureTrace:
     incidents: tuple[Interval, ...]
     path_down: tuple[Interval, ...]
     events: int  # failures, repairs, zone and outage changes processed (for speed figures)
+    # with ``record=True``: every replica's down/up changes, (time, tier index, replica index,
+    # down), in the order they happened (a handful a day), to replay inside an incident window
+    changes: tuple[tuple[float, int, int, bool], ...] = ()
 
     def path_down_time_s(self, start_s: float = 0.0, end_s: float | None = None) -> float:
         """Path-down time inside [start_s, end_s) (default: the whole horizon)."""
@@ -106,6 +109,7 @@ class InfrastructureSimulator:
         self.now = 0.0
         self.unavailable = 0  # tiers below min_healthy
         self.replicas_down = 0
+        self.changes: list[tuple[float, int, int, bool]] | None = None  # set by run(record=True)
         for t, spec in enumerate(scenario.tiers):
             tier = self.tiers[t]
             if is_never(spec.mtbf):
@@ -147,6 +151,8 @@ class InfrastructureSimulator:
         tier = self.tiers[t]
         tier.reasons[i] += 1
         if tier.reasons[i] == 1:
+            if self.changes is not None:
+                self.changes.append((self.now, t, i, True))
             was = tier.available
             tier.down += 1
             self.replicas_down += 1
@@ -157,6 +163,8 @@ class InfrastructureSimulator:
         tier = self.tiers[t]
         tier.reasons[i] -= 1
         if tier.reasons[i] == 0:
+            if self.changes is not None:
+                self.changes.append((self.now, t, i, False))
             was = tier.available
             tier.down -= 1
             self.replicas_down -= 1
@@ -214,8 +222,11 @@ class InfrastructureSimulator:
     def next_time(self) -> float:
         return self._heap[0][0] if self._heap else math.inf
 
-    def run(self, horizon_s: float) -> InfrastructureTrace:
-        """Simulate [0, horizon_s) and follow intervals open at the horizon to their end."""
+    def run(self, horizon_s: float, record: bool = False) -> InfrastructureTrace:
+        """Simulate [0, horizon_s) and follow intervals open at the horizon to their end; with
+        ``record`` keep every replica's down/up changes too (for scripted window runs)."""
+        if record:
+            self.changes = []
         incidents: list[Interval] = []
         path_down: list[Interval] = []
         incident_start = path_start = math.nan
@@ -240,13 +251,14 @@ class InfrastructureSimulator:
                 path_start = math.nan
             if now >= horizon_s and math.isnan(incident_start) and math.isnan(path_start):
                 break
-        return InfrastructureTrace(horizon_s, tuple(incidents), tuple(path_down), events)
+        changes = tuple(self.changes) if self.changes is not None else ()
+        return InfrastructureTrace(horizon_s, tuple(incidents), tuple(path_down), events, changes)
 
 
 def simulate_infrastructure(
-    scenario: Scenario, seed: int, replication: int, horizon_s: float | None = None
+    scenario: Scenario, seed: int, replication: int, horizon_s: float | None = None, record: bool = False
 ) -> InfrastructureTrace:
     """The infrastructure path of replication ``replication`` of ``scenario`` (the full model's, draw
-    for draw) over [0, horizon_s) (default: the scenario's horizon)."""
+    for draw) over [0, horizon_s) (default: the scenario's horizon); ``record``: keep the changes."""
     horizon = scenario.horizon_s if horizon_s is None else horizon_s
-    return InfrastructureSimulator(scenario, Streams(seed, replication)).run(horizon)
+    return InfrastructureSimulator(scenario, Streams(seed, replication)).run(horizon, record)
