@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 import click
 
 from sim.scenario import ScenarioError
+from sim.scenario.durations import parse_duration
 from sim.scenario.errors import LINE_LIMIT, quoted, shorten
 from sim.scenario.overrides import FlagOverride
 
@@ -70,6 +72,46 @@ def replication_options(fn: Callable) -> Callable:
                       help="Independent replications (default: the scenario's; 1: a quick look, "
                            "no confidence intervals).")(fn)
     return fn
+
+
+def precision_options(fn: Callable) -> Callable:
+    """--precision, --max-time, --target (a precision-driven run)."""
+    fn = click.option("--target", "targets", multiple=True, metavar="METRIC",
+                      help="A metric whose interval must reach --precision (repeatable; default: "
+                           "lost_checkouts and unavailability, i.e. 1 - availability).")(fn)
+    fn = click.option("--max-time", default=None, metavar="DURATION",
+                      help="Wall-clock limit of a --precision run, e.g. 60s or 2m (default: none; the "
+                           "run stops after 11 looks).")(fn)
+    fn = click.option("--precision", default=None, metavar="P",
+                      help="Run until the 95% interval of every target metric is within ±P of its mean, "
+                           "e.g. 5% or 0.05 (--replications: the first batch).")(fn)
+    return fn
+
+
+def parse_precision(text: str) -> float:
+    """``"5%"`` or ``"0.05"`` → 0.05; a fraction in (0, 1], else :class:`InputError` naming --precision."""
+    body = text.strip()
+    percent = body.endswith("%")
+    try:
+        value = float(body[:-1] if percent else body) / (100.0 if percent else 1.0)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value <= 1.0:  # NaN fails too
+        raise InputError(f"--precision {quoted(text)}: expected a relative half-width above 0 and at most "
+                         "100%, as a percentage (5%) or a fraction (0.05)")
+    return value
+
+
+def parse_max_time(text: str) -> float:
+    """``"60s"``, ``"2m"``, ``"90"`` (seconds) → seconds; positive and finite, else :class:`InputError`."""
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0.0 < seconds < math.inf:
+        raise InputError(f"--max-time {quoted(text)}: expected a positive wall-clock duration such as 60s, "
+                         "2m or 1h (a number alone: seconds)")
+    return seconds
 
 
 def collect_overrides(overrides: tuple[str, ...], replications: int | None, horizon: str | None,

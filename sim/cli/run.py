@@ -14,6 +14,9 @@ from sim.cli.options import (
     InputError,
     check_output_file,
     collect_overrides,
+    parse_max_time,
+    parse_precision,
+    precision_options,
     replication_options,
     reports_input_errors,
     scenario_overrides,
@@ -21,9 +24,12 @@ from sim.cli.options import (
 )
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
+from sim.experiment.precision import DEFAULT_TARGETS, DERIVED, PrecisionOutcome, achieved, describe, percent
 from sim.scenario import load_scenario
+from sim.scenario.errors import quoted
 from sim.scenario.io import jsonable, write_json_atomic
 from sim.scenario.spec import Scenario
+from sim.stats.metrics import METRICS
 
 STDOUT = "-"  # `--json -`: the JSON goes to standard output (and the table to standard error)
 
@@ -57,10 +63,51 @@ def check_plot_dir(plot_dir: str | None, force: bool) -> None:
                          "--force to overwrite its report files")
 
 
+def precision_request(precision: str | None, max_time: str | None, targets: tuple[str, ...],
+                      replications: int | None) -> dict:
+    """The keyword arguments of a precision-driven :func:`run` (empty without --precision); with
+    --precision, --replications is the first batch (the minimum), so it must be at least 2."""
+    if precision is None:
+        for flag, given in (("--max-time", max_time is not None), ("--target", bool(targets))):
+            if given:
+                raise InputError(f"{flag}: applies only to a precision-driven run; add --precision, e.g. 5%")
+        return {}
+    allowed = [*METRICS, *DERIVED]
+    for name in targets:
+        if name not in allowed:
+            raise InputError(f"--target {quoted(name)}: unknown metric; allowed: {', '.join(allowed)}")
+    if replications is not None and replications < 2:
+        raise InputError(f"--replications {replications}: with --precision it is the first batch and needs "
+                         "at least 2 replications")
+    return {"precision": parse_precision(precision),
+            "max_time": None if max_time is None else parse_max_time(max_time),
+            "targets": tuple(dict.fromkeys(targets)) or DEFAULT_TARGETS}
+
+
+def precision_report(outcome: PrecisionOutcome, wall_s: float) -> list[str]:
+    """What a precision-driven run achieved, per target, and plainly which targets were not met."""
+    why = {"precision": "every target met", "max_looks": f"the last of the looks ({outcome.looks[-1]})",
+           "time": f"time limit of {outcome.max_time_s:g} s spent" if outcome.max_time_s else "time limit"}
+    looks = ", ".join(str(n) for n in outcome.looks)
+    lines = [f"\nprecision: {outcome.replications} replications (looks at {looks}); stopped: "
+             f"{why[outcome.stopped_by]}"]
+    if outcome.discarded:
+        lines.append(f"  {outcome.discarded} finished replication(s) of the unfinished batch left out "
+                     "(results are used only at the looks)")
+    lines += [f"  {describe(o)}" for o in outcome.outcomes]
+    for o in outcome.outcomes:
+        if not o.met:
+            lines.append(f"target ±{percent(o.target)} not met for {o.metric}: {achieved(o)} after "
+                         f"{outcome.replications} replications in {wall_s:.0f} s; a rare-event method or "
+                         "more time is needed")
+    return lines
+
+
 @click.command("run")
 @click.argument("scenario", required=False, metavar="[SCENARIO]")
 @scenario_overrides
 @replication_options
+@precision_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True, allow_dash=True),
               default=None, metavar="PATH",
               help="Write the full result (scenario, metrics, every replication) as JSON; '-': to standard "
@@ -68,10 +115,11 @@ def check_plot_dir(plot_dir: str | None, force: bool) -> None:
 @plot_option
 @force_option
 @reports_input_errors
-def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, json_path,
-                plot_dir, force) -> None:
+def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, precision, max_time,
+                targets, json_path, plot_dir, force) -> None:
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
+    wanted = precision_request(precision, max_time, targets, replications)
     resolved = resolve(scenario, overrides, redundancy, replications, horizon, seed)
     check_output_file("--json", json_path)
     check_plot_dir(plot_dir, force)
@@ -81,9 +129,10 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     progress = ProgressLine()
     try:
         result = run(resolved, workers=workers, progress=progress.callback(resolved.name),
-                     timelines=bool(plot_dir))
+                     timelines=bool(plot_dir), **wanted)
     except KeyboardInterrupt:
-        raise interrupted(progress, f"{resolved.replications} replications stopped, no results") from None
+        what = "precision-driven run" if wanted else f"{resolved.replications} replications"
+        raise interrupted(progress, f"{what} stopped, no results") from None
     progress.close()
     echo(metric_table(result.metrics, resolved.horizon_s))
     echo(
@@ -91,6 +140,9 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         f"{result.workers} worker(s): {result.wall_s:.1f} s wall, {result.customers:,} customers "
         f"({result.customers_per_s:,.0f}/s)"
     )
+    if result.precision is not None:
+        for line in precision_report(result.precision, result.wall_s):
+            echo(line)
     if to_stdout:
         click.echo(json.dumps(jsonable(result.to_dict()), indent=2))
     elif json_path:

@@ -9,11 +9,20 @@ from dataclasses import dataclass, field
 
 from sim import __version__
 from sim.experiment.executors import ProcessExecutor, SerialExecutor, Task, available_cores
+from sim.experiment.precision import (
+    DEFAULT_MAX_LOOKS,
+    DEFAULT_TARGETS,
+    PrecisionOutcome,
+    check_target_names,
+    replication_draws,
+    run_to_precision,
+)
 from sim.experiment.replication import ReplicationResult
 from sim.scenario.convert import scenario_to_dict
 from sim.scenario.spec import Scenario
 from sim.scenario.workload import check_workload
 from sim.stats.intervals import Summary
+from sim.stats.metrics import METRICS
 from sim.stats.summaries import per_year, summarize_metric, summarize_metrics
 
 
@@ -35,6 +44,8 @@ class RunResult:
     #: every replication's incident timeline, in replication order (``run(..., timelines=True)``);
     #: not part of :meth:`to_dict`
     timelines: tuple[dict, ...] | None = field(default=None, repr=False, compare=False)
+    #: how a precision-driven run (``run(..., precision=...)``) ended; None for a fixed-size run
+    precision: PrecisionOutcome | None = None
     #: how the metrics were estimated: "crude" (independent replications, plain Monte Carlo)
     method: str = "crude"
 
@@ -48,6 +59,11 @@ class RunResult:
         self.metrics.update(per_year(self.metrics, self.scenario.horizon_s - self.scenario.warmup_s))
 
     @property
+    def precision_met(self) -> bool | None:
+        """Whether the precision target was met; None for a run without one (set through ``precision``)."""
+        return None if self.precision is None else self.precision.met
+
+    @property
     def customers_per_s(self) -> float:
         return self.customers / self.wall_s if self.wall_s > 0 else math.nan
 
@@ -59,7 +75,6 @@ class RunResult:
             "replications": self.replications,
             "version": self.version,
             "method": self.method,
-            "precision_met": None,  # no precision target
             "metrics": {name: s.to_dict() for name, s in self.metrics.items()},
             "per_replication": [dict(r) for r in self.per_replication],
             "runtime": {
@@ -69,6 +84,9 @@ class RunResult:
                 "customers_per_s": self.customers_per_s,
                 "workers": self.workers,
             },
+            # a fixed-size run has no precision target: null
+            "precision_met": None if self.precision is None else self.precision.met,
+            "precision": None if self.precision is None else self.precision.to_dict(),
         }
 
 
@@ -85,7 +103,8 @@ Progress = Callable[[int, int], None]
 
 def run(
     scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None,
-    *, progress: Progress | None = None, timelines: bool = False,
+    *, progress: Progress | None = None, timelines: bool = False, precision: float | None = None,
+    max_time: float | None = None, targets: Sequence[str] | None = None, max_looks: int = DEFAULT_MAX_LOOKS,
 ) -> RunResult:
     """Run independent replications (in parallel processes) and summarise them.
 
@@ -95,10 +114,37 @@ def run(
     timeline (the same simulation, so the metrics are identical; tens of kB per
     replication), available as ``RunResult.timelines``. Ctrl-C (KeyboardInterrupt) stops the
     worker processes at once and propagates.
+
+    With ``precision`` (a fraction, e.g. 0.05) the run is precision-driven
+    (:mod:`sim.experiment.precision`): replications in batches of ``replications · 2^k`` (the
+    first look, default the scenario's) until the 95% interval of every metric in ``targets``
+    (default ``lost_checkouts`` and ``unavailability``) has a relative half-width of at most
+    ``precision``, ``max_time`` seconds of wall clock are spent, or ``max_looks`` looks are taken;
+    ``RunResult.precision`` says what was achieved. Its metrics equal a fixed-size run of the
+    final number of replications.
     """
     check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
+    if precision is None:
+        if max_time is not None or targets is not None:
+            raise ValueError("max_time and targets apply to a precision-driven run: give precision as well")
+        return _fixed(scenario, replications, seed, workers, progress, timelines)
+    targets = DEFAULT_TARGETS if targets is None else tuple(targets)
+    check_target_names(targets, list(METRICS))
+    wall0 = time.perf_counter()
+    used = max(1, available_cores() if workers is None else workers)
+    with SerialExecutor() if used == 1 else ProcessExecutor(used) as executor:
+        results, outcome = run_to_precision(
+            replication_draws(scenario, seed, executor, timelines), precision, targets=targets,
+            first=replications, max_looks=max_looks, max_time=max_time,
+            metrics_of=lambda r: r.metrics, progress=progress)
+    return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, outcome)
+
+
+def _fixed(scenario: Scenario, replications: int, seed: int, workers: int | None, progress: Progress | None,
+           timelines: bool) -> RunResult:
+    """The fixed-size run: replications 0..replications−1."""
     wall0 = time.perf_counter()
     used = max(1, min(available_cores() if workers is None else workers, replications))
     tasks = [Task(i, scenario, seed, i, timeline=timelines) for i in range(replications)]
@@ -111,11 +157,15 @@ def run(
             if progress is not None:
                 progress(len(by_index), replications)
     results = [by_index[i] for i in range(replications)]
-    wall = time.perf_counter() - wall0
+    return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, None)
+
+
+def _result(scenario: Scenario, seed: int, results: Sequence[ReplicationResult], wall: float, used: int,
+            timelines: bool, outcome: PrecisionOutcome | None) -> RunResult:
     return RunResult(
         scenario=scenario,
         seed=seed,
-        replications=replications,
+        replications=len(results),
         metrics=summarize_replications(results),
         per_replication=tuple({"replication": r.replication, **r.metrics} for r in results),
         wall_s=wall,
@@ -123,4 +173,5 @@ def run(
         cpu_s=sum(r.cpu_s for r in results),
         workers=used,
         timelines=tuple(r.timeline for r in results) if timelines else None,
+        precision=outcome,
     )
