@@ -319,13 +319,15 @@ def numpy_draws(sample: np.ndarray):
 ])
 def test_precision_stopped_intervals_cover_the_true_mean(name, draw, true_mean) -> None:
     rng = np.random.default_rng(20261128)
-    covered, sizes = 0, []
+    covered, met, sizes = 0, 0, []
     for _ in range(REPEATS):
-        sample = draw(rng, 10 * 2**7)
-        items, outcome = run_to_precision(numpy_draws(sample), 0.10, targets=("x",), first=10, max_looks=8)
+        sample = draw(rng, 10 * 2**9)
+        items, outcome = run_to_precision(numpy_draws(sample), 0.10, targets=("x",), first=10, max_looks=10)
         covered += summarize([item["x"] for item in items], bounds=(0.0, math.inf)).contains(true_mean)
         sizes.append(outcome.replications)
+        met += outcome.met
     assert len(set(sizes)) > 1, f"{name}: the stopping rule never varied the size"
+    assert met == REPEATS, f"{name}: the target was missed {REPEATS - met} times"
     assert 0.93 <= covered / REPEATS <= 0.97, f"{name}: coverage {covered / REPEATS:.3f}"
 
 
