@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.cli import cli
-from sim.scenario.workload import MAX_EVENTS_ENV
-from tests.scenario.test_fuzz_scenarios import check_replication
+from tests.scenario.test_fuzz_scenarios import SETTINGS, bounded, check_replication  # noqa: F401 (bounded: a fixture used by name)
 
-FUZZ_MAX_EVENTS = "3e4"
 KEYS = ["traffic.arrival_rate", "tiers.web.replicas", "tiers.payment.mttr", "tiers.web.mtbf",
         "tiers.web.service_time", "customer.max_attempts", "customer.backoff_multiplier",
         "customer.retry_backoff", "customer.patience", "scenario.warmup", "costs.order_value",
@@ -152,26 +150,18 @@ def _numbers(obj: object):
         yield obj
 
 
-SETTINGS = {"derandomize": True, "deadline": None, "database": None,
-            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                      HealthCheck.data_too_large]}
-
-
-@pytest.fixture
-def bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(MAX_EVENTS_ENV, FUZZ_MAX_EVENTS)
-
-
+@pytest.mark.usefixtures("bounded")
 @pytest.mark.timeout(120)
 @settings(max_examples=50, **SETTINGS)
 @given(args=flag_sets(OUT))
-def test_fuzz_flags_quick(args: list[str], tmp_path_factory: pytest.TempPathFactory, bounded: None) -> None:
+def test_fuzz_flags_quick(args: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
     check(args, tmp_path_factory.mktemp("flags"))
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("bounded")
 @pytest.mark.timeout(300)
 @settings(max_examples=320, **SETTINGS)
 @given(args=flag_sets(OUT))
-def test_fuzz_flags(args: list[str], tmp_path_factory: pytest.TempPathFactory, bounded: None) -> None:
+def test_fuzz_flags(args: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
     check(args, tmp_path_factory.mktemp("flags"))
