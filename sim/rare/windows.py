@@ -91,6 +91,12 @@ class _WindowRecorder(Recorder):
         self.incident_end_s = incident_end_s
         self.incident_in_system = 0
 
+    @property
+    def settled(self) -> bool:
+        """Every customer of the incident has left and the 1-minute success rate is back to 99%
+        (a metastable retry storm keeps failing the customers who arrive after the incident)."""
+        return self.incident_in_system == 0 and self._incident_start is None
+
     def arrival(self, now: float) -> bool:
         measured = super().arrival(now)
         if measured and now < self.incident_end_s:
@@ -217,10 +223,10 @@ class WindowEstimator:
         rec = _WindowRecorder(count[0], count[1], incident_end_s, self.names)
         env = simpy.Environment(initial_time=start_s)
         system = CheckoutSystem(env, self._run_scenario, streams, rec, script)
-        if count[1] >= sc.horizon_s:  # as in a full run, nobody arrives after the horizon
-            Timer(env, sc.horizon_s - start_s, lambda _t: system.arrivals.stop())
+        # as in a full run, nobody arrives after the horizon (a window may be extended up to it)
+        Timer(env, max(0.0, sc.horizon_s - start_s), lambda _t: system.arrivals.stop())
         env.run(until=count[1])
-        while rec.incident_in_system and rec.horizon_s < sc.horizon_s:  # the storm outlived the drain
+        while script and not rec.settled and rec.horizon_s < sc.horizon_s:  # the storm outlived the drain
             end = min(rec.horizon_s + self.times.drain_s, sc.horizon_s)
             if end > limit_s:
                 return None
