@@ -15,6 +15,7 @@ from sim.scenario.durations import format_duration
 from sim.scenario.spec import Scenario
 from sim.stats.intervals import Summary
 from sim.stats.metrics import METRICS
+from sim.stats.summaries import PER_YEAR, RATIOS
 
 #: The metrics a design review asks about first: lost checkouts, availability, recovery.
 KEY_METRICS: tuple[str, ...] = (
@@ -25,6 +26,8 @@ KEY_METRICS: tuple[str, ...] = (
 #: a doubling from a halving: "too wide to decide".
 TOO_WIDE = 0.5
 CLIPPED_MARK = "*"
+#: the per-replication sums behind the pooled ratios: in the JSON, not in the table
+SUMS = frozenset(part for parts in RATIOS.values() for part in parts)
 NO_INTERVAL = "n=1, no interval"
 INTERRUPTED = 130  # exit code after Ctrl-C, as shells report a SIGINT
 
@@ -63,15 +66,16 @@ def availability(x: float) -> str:
 
 
 def ordered_metrics(names: Sequence[str]) -> list[str]:
-    """Lost checkouts, availability (path, then per tier) and recovery first, then the others
-    in :data:`METRICS` order, then anything else."""
-    tiers = [m for m in names if m.startswith("availability_")]
+    """Lost checkouts, availability (path, then per tier) and recovery first, then the per-year
+    figures, then the others in :data:`METRICS` order, then anything else."""
+    tiers = [m for m in names if m.startswith("availability_") and m not in PER_YEAR]
     first: list[str] = []
     for m in KEY_METRICS:
         if m in names:
             first.append(m)
         if m == "availability":
             first += tiers
+    first += [m for m in PER_YEAR if m in names]
     rest = [m for m in METRICS if m in names and m not in first]
     return first + rest + [m for m in names if m not in first and m not in rest]
 
@@ -90,10 +94,23 @@ def relative_half_width(name: str, s: Summary) -> float:
 def too_wide(name: str, s: Summary) -> bool:
     """True when the interval cannot support a decision: its half-width is more than half of the
     quantity (downtime for availability), or, for a positive count or fraction, it reaches down to 0."""
-    if not s.has_interval or (s.mean == 0 and s.half_width == 0):
+    if not s.has_interval or (s.mean == 0 and s.half_width == 0) or s.one_sided or name in PER_YEAR:
         return False
     down_to_zero = s.mean > 0 and s.ci_low <= 0 and not name.startswith("availability")
     return down_to_zero or relative_half_width(name, s) > TOO_WIDE
+
+
+def nines_number(x: float) -> str:
+    """Availability in nines: two decimals, ∞ for no downtime."""
+    if x is None or math.isnan(x):
+        return "–"
+    return "∞" if math.isinf(x) else f"{x:.2f}"
+
+
+def _formatter(name: str) -> Callable[[float], str]:
+    if name == "availability_nines":
+        return nines_number
+    return availability if name.startswith("availability") else number
 
 
 def _interval(name: str, s: Summary, fmt: Callable[[float], str]) -> str:
@@ -101,6 +118,10 @@ def _interval(name: str, s: Summary, fmt: Callable[[float], str]) -> str:
         return NO_INTERVAL
     if not s.has_interval:
         return "–"
+    if math.isinf(s.ci_high) and name == "availability_nines":  # the interval reaches no downtime
+        return f"≥ {fmt(s.ci_low)} at 95%"
+    if s.one_sided:  # nothing observed: one bound, on the side the metric could move
+        return f"≥ {fmt(s.ci_low)} at 95%" if s.complement else f"≤ {fmt(s.ci_high)} at 95%"
     low = fmt(s.ci_low) + (CLIPPED_MARK if s.clipped_low else "")
     high = fmt(s.ci_high) + (CLIPPED_MARK if s.clipped_high else "")
     return f"[{low}, {high}]"
@@ -139,10 +160,13 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) ->
     """
     rows = [("metric", "mean", "95% CI", "n", "")]
     wide: list[str] = []
-    clipped = False
+    clipped = one_sided = False
     for name in ordered_metrics(list(metrics)):
         s = metrics[name]
-        fmt = availability if name.startswith("availability") else number
+        if name in SUMS:
+            continue
+        fmt = _formatter(name)
+        one_sided = one_sided or (s.has_interval and s.one_sided)
         if s.n == 0:
             rows.append((name, "–", _no_value(name), "0", ""))
             continue
@@ -166,6 +190,22 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) ->
         notes.append(f"{CLIPPED_MARK} the t interval reached past a value the metric cannot take (a count "
                      "below 0, a fraction outside [0, 1], fewer than 1 attempt per checkout) and is cut "
                      "there.")
+    if one_sided:
+        notes.append("≤ X at 95% (≥ for availability): nothing was observed in any of the n replications, "
+                     "so the interval is a one-sided 95% bound, not [0, 0]. Outage counts: the exact Poisson "
+                     "bound −ln(0.05)/n ≈ 3/n per horizon. Lost or deferred checkouts, lost fraction, "
+                     "revenue and downtime: customers are hit in bursts, so the bound is the share of "
+                     "horizons that could have had any, 1 − 0.05^(1/n) ≈ 3/n, times the most a horizon "
+                     "could lose (all its checkouts, all its time): wide, but true without a model.")
+    if any(m in metrics for m in RATIOS):
+        notes.append("Recovery times are pooled over incidents (total time / number of incidents, all "
+                     "replications together) with a delta-method interval; n = replications with an "
+                     "incident.")
+    if any(m in metrics for m in PER_YEAR):
+        notes.append("Per year: the horizon's rate × 365 d / measured window, which assumes the horizon is "
+                     "representative of a year (e.g. a daily profile that repeats). Nines = −log10(1 − "
+                     "availability), its interval mapped from availability's; \"≥ x\" when that interval "
+                     "reaches no downtime (∞ nines).")
     if wide:
         notes.append(f"too wide to decide (95% CI half-width over {TOO_WIDE:.0%} of the mean — of the "
                      f"downtime for availability — or reaching 0): {', '.join(wide)}; "

@@ -20,8 +20,8 @@ from sim.stats.intervals import Summary, paired_difference, significant
 TABLE_METRICS: tuple[str, ...] = (
     "attempted_checkouts", "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction",
     "mean_extra_delay_s", "availability", "availability_nines", "outage_count", "mean_recovery_time_s",
-    "mean_service_recovery_time_s", "latency_p95_s", "retry_load_factor", "lost_revenue",
-    "infrastructure_cost",
+    "mean_service_recovery_time_s", "lost_checkouts_per_year", "downtime_minutes_per_year", "latency_p95_s",
+    "retry_load_factor", "lost_revenue", "infrastructure_cost",
 )
 #: Metrics compared pairwise against the baseline.
 PAIRED_METRICS: tuple[str, ...] = (
@@ -46,7 +46,7 @@ class StoredRun:
 
     def estimate(self, metric: str) -> Estimate:
         """Mean and CI of a metric exactly as stored (NaN when the scenario lacks the metric)."""
-        if metric == "availability_nines":
+        if metric == "availability_nines" and metric not in self.result["metrics"]:  # stored before nines
             a = self.estimate("availability")
             return Estimate(style.nines(a.mean), style.nines(a.low), style.nines(a.high))
         return Estimate.from_dict(self.result["metrics"].get(metric))
@@ -122,7 +122,8 @@ def table_metrics(runs: Sequence[StoredRun]) -> list[str]:
     """Summary-table rows present in at least one run, per-tier availabilities after "nines"."""
     tiers: list[str] = []
     for run in runs:
-        tiers += [m for m in run.result["metrics"] if m.startswith("availability_") and m not in tiers]
+        tiers += [m for m in run.result["metrics"]
+                  if m.startswith("availability_") and m != "availability_nines" and m not in tiers]
     rows = []
     for m in TABLE_METRICS:
         if any(r.has(m) for r in runs):
@@ -137,6 +138,8 @@ def cell_text(metric: str, e: Estimate, currency: str = "") -> str:
     if metric == "availability_nines":
         if math.isnan(e.low) or e.low == e.high:
             return style.nines_text(e.mean)
+        if math.isinf(e.high):  # the interval reaches no downtime: only a lower bound is known
+            return f"{style.nines_text(e.mean)} (≥ {style.nines_text(e.low)})"
         low, high = (style.nines_text(x).removesuffix(" (no downtime)") for x in (e.low, e.high))
         return f"{style.nines_text(e.mean)} ({low} – {high})"
     ms = style.metric_style(metric)

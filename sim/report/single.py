@@ -46,7 +46,7 @@ def summary_figure(run: StoredRun) -> Figure:
         return BarPanel(title, ylabel, tuple(n for n, _ in items), {label: [e for _, e in items]},
                         {label: notes})
 
-    tiers = [m for m in run.result["metrics"] if m.startswith("availability_")]
+    tiers = [m for m in run.result["metrics"] if m.startswith("availability_") and m != "availability_nines"]
     panels = [
         panel("Checkouts per replication", "checkouts",
               [("lost", run.estimate("lost_checkouts")), ("deferred", run.estimate("deferred_checkouts"))],

@@ -133,7 +133,7 @@ def nines(availability: float | None) -> float:
         return math.nan
     if availability >= 1.0:
         return math.inf
-    return -math.log10(1.0 - availability)
+    return max(0.0, -math.log10(1.0 - availability)) + 0.0  # never negative, never −0
 
 
 def nines_text(n: float) -> str:
@@ -246,6 +246,14 @@ METRIC_STYLES: dict[str, MetricStyle] = {
     "mean_in_system": MetricStyle("Customers in checkout", "customers", "ratio"),
     "lost_revenue": MetricStyle("Lost revenue", "", "money"),
     "infrastructure_cost": MetricStyle("Infrastructure cost", "", "money"),
+    "outage_time_total_s": MetricStyle("Total outage time", "min", "seconds", 1 / 60),
+    "outages_recovered": MetricStyle("Outages ended", "", "count"),
+    "service_recovery_total_s": MetricStyle("Total service recovery time", "min", "seconds", 1 / 60),
+    "service_recovery_count": MetricStyle("Service incidents recovered", "", "count"),
+    "lost_checkouts_per_year": MetricStyle("Lost checkouts per year", "checkouts/year", "count"),
+    "downtime_minutes_per_year": MetricStyle("Downtime per year", "min/year", "count"),
+    "outages_per_year": MetricStyle("Outages per year", "outages/year", "count"),
+    "availability_nines": MetricStyle("Availability in nines", "nines", "ratio"),
 }
 
 

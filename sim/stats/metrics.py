@@ -48,6 +48,8 @@ METRICS: dict[str, str] = {
 def metric_bounds(name: str) -> tuple[float, float]:
     """The values a metric can take: fractions lie in [0, 1], attempts per checkout are at least 1,
     everything else is non-negative."""
+    if name == "availability_nines":  # −log10(1 − A)
+        return (0.0, math.inf)
     if name.startswith("availability") or name == "lost_fraction":
         return (0.0, 1.0)
     if name == "retry_load_factor":

@@ -68,7 +68,7 @@ def test_json_has_every_metric_and_is_identical_for_any_number_of_workers(tmp_pa
     one, two = (json.loads(p.read_text()) for p in paths)
     assert set(METRICS) <= set(one["metrics"])
     for summary in one["metrics"].values():
-        assert set(summary) == {"mean", "std", "n", "ci_low", "ci_high"}
+        assert set(summary) == {"mean", "std", "n", "ci_low", "ci_high", "method", "rel_half_width"}
     assert one["seed"] == 1 and one["replications"] == 3 and one["version"]
     assert one["scenario"]["scenario"]["horizon"] == 7200.0
     assert json.dumps(one["metrics"], sort_keys=True) == json.dumps(two["metrics"], sort_keys=True)

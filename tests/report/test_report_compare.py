@@ -30,8 +30,8 @@ def _json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _nan(x: float | None) -> float:
-    return math.nan if x is None else x
+def _nan(x: float | str | None) -> float:
+    return math.nan if x is None else float(x)  # an unbounded end is stored as "inf"
 
 
 def _same(a: float, b: float) -> bool:
