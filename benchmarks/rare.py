@@ -11,7 +11,14 @@ outage at all, crude's variance per cycle is taken from the biased run's unbiase
 the largest single cycle's share of it (heavy-tailed weights would show as a small ESS). One core;
 the figures scale linearly with the number of cycles.
 
-Usage: ``python benchmarks/rare.py [--cycles N]`` (default 40,000 cycles per method and row).
+A second table measures incident windows (:mod:`sim.rare.windows`) against full runs of the
+customer model on the baseline at redundancy 2 and 3 (its 3-day horizon, seed 1): customers
+simulated and wall time per replication, the mean and standard deviation of ``lost_checkouts``
+over the same replications (paired: same infrastructure paths), and the wall time each would need
+for ±5% on ``lost_checkouts`` (variance per replication × wall time per replication).
+
+Usage: ``python benchmarks/rare.py [--cycles N] [--window-replications R] [--tables all|cycles|windows]``
+(default 40,000 cycles per method and row, 6 replications per window row).
 """
 
 from __future__ import annotations
@@ -22,11 +29,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.rare.biasing import CycleEstimates, regenerative_estimates  # noqa: E402 (after sys.path)
+from sim.experiment.replication import run_replication  # noqa: E402 (after sys.path)
+from sim.rare.biasing import CycleEstimates, regenerative_estimates  # noqa: E402
 from sim.rare.markov import InfrastructureChain, stationary  # noqa: E402
+from sim.rare.windows import WindowEstimator  # noqa: E402
 from sim.scenario.load import load_scenario, scenario_from_dict  # noqa: E402
 from sim.scenario.spec import Scenario  # noqa: E402
 
@@ -64,7 +75,16 @@ def time_to_target(variance_per_cycle: float, cpu_per_cycle_s: float, value: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=40_000)
+    parser.add_argument("--window-replications", type=int, default=6)
+    parser.add_argument("--tables", choices=("all", "cycles", "windows"), default="all")
     args = parser.parse_args()
+    if args.tables in ("all", "cycles"):
+        cycles_table(args.cycles)
+    if args.tables in ("all", "windows"):
+        windows_table(args.window_replications)
+
+
+def cycles_table(cycles: int) -> None:
     header = ("| architecture | exact U | biased estimate | rel. half-width | wall s | biased to ±5% | "
               "crude to ±5% | speed-up | ESS | top cycle |")
     print(header)
@@ -73,10 +93,36 @@ def main() -> None:
         chain = InfrastructureChain(scenario)
         exact = stationary(chain).unavailability
         wall0 = time.perf_counter()
-        biased = regenerative_estimates(chain, args.cycles, seed=1)
+        biased = regenerative_estimates(chain, cycles, seed=1)
         wall = time.perf_counter() - wall0
-        crude = regenerative_estimates(chain, args.cycles, seed=2, biasing_probability=None)
+        crude = regenerative_estimates(chain, cycles, seed=2, biasing_probability=None)
         print(_row(name, exact, biased, crude, wall))
+
+
+def windows_table(replications: int) -> None:
+    """Incident windows against full runs, replication by replication (same seed, same paths)."""
+    print()
+    print("| architecture | windows/rep | customers/rep (windows, full) | wall s/rep (windows, full) | "
+          "lost_checkouts (windows, full) | wall to ±5% (windows, full) | speed-up |")
+    print("|" + " --- |" * 7)
+    for name, redundancy in (("baseline, redundancy 2", 2), ("baseline, redundancy 3", 3)):
+        scenario = load_scenario("baseline", redundancy=redundancy)
+        estimator = WindowEstimator(scenario)
+        windowed = [estimator.replication(1, r) for r in range(replications)]
+        full = [run_replication(scenario, 1, r) for r in range(replications)]
+        w_lost = np.array([w.metrics["lost_checkouts"] for w in windowed])
+        f_lost = np.array([f.metrics["lost_checkouts"] for f in full])
+        w_wall = float(np.mean([w.wall_s for w in windowed]))
+        f_wall = float(np.mean([f.wall_s for f in full]))
+        t_w = time_to_target(float(w_lost.var(ddof=1)), w_wall, float(w_lost.mean()))
+        t_f = time_to_target(float(f_lost.var(ddof=1)), f_wall, float(f_lost.mean()))
+        w_customers = np.mean([w.customers for w in windowed])
+        f_customers = np.mean([f.customers for f in full])
+        print(f"| {name} | {np.mean([w.windows for w in windowed]):.1f} | "
+              f"{w_customers:,.0f}, {f_customers:,.0f} | "
+              f"{w_wall:.2f}, {f_wall:.2f} | {w_lost.mean():,.0f} ± {w_lost.std(ddof=1):,.0f}, "
+              f"{f_lost.mean():,.0f} ± {f_lost.std(ddof=1):,.0f} | {_duration(t_w)}, {_duration(t_f)} | "
+              f"{t_f / t_w if t_w > 0 else math.nan:,.1f}× |")
 
 
 def _row(name: str, exact: float, biased: CycleEstimates, crude: CycleEstimates, wall: float) -> str:

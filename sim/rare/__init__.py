@@ -9,5 +9,8 @@ that evolve on their own, whatever the customers do.
   biasing, and the ratio estimators of unavailability, outage frequency and mean outage;
 - :mod:`sim.rare.crude`: crude estimates from independent infrastructure-only runs, the fall-back
   for failure laws that are not exponential;
-- :mod:`sim.rare.estimates`: point estimates with delta-method intervals and one-sided bounds.
+- :mod:`sim.rare.estimates`: point estimates with delta-method intervals and one-sided bounds;
+- :mod:`sim.rare.windows`: the customer metrics of a replication from customer runs through its
+  incident windows only (the path scripted into the model) plus scaled healthy-only segments
+  (:mod:`sim.rare.window_times`: the windows' look-back, warm-up and drain).
 """

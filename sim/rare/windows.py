@@ -23,20 +23,16 @@ customer runs:
    windows and its own healthy segments: replications stay independent and identically
    distributed, so the healthy part's uncertainty is inside the usual interval over replications.
 
-Window lengths, derived from the scenario (``bound(X)`` = mean + 6 standard deviations of a law):
+The lengths c, w and d are derived from the scenario's patience, service times, attempts and
+backoff caps, async max delay, breaker and status-page times (:mod:`sim.rare.window_times`).
 
-- attempt A = the patience (bound; 10 × the path's service bound when patience is unlimited);
-- c = A + the path's service bound (a customer in a healthy checkout leaves within it);
-- w = max(60 s, 3·c, breaker window + open duration): several healthy lifetimes;
-- d = k·A + (k − 1)·B + F + async max delay + breaker (window + open duration)
-      + [status page: detection delay + bound(return after) + k·A + (k − 1)·B],
-  with k = max attempts, B the longest backoff (cap, growth, jitter) and F the longest failover
-  (failover delay or health-check interval × threshold): the longest a customer who arrives at
-  the end of an incident can still be busy.
-
-A window *closes* when, at its end, every customer who arrived in [a − c, b) has left. If not (a
-storm that outlives d), the counted region is extended by d at a time as long as it stays clear of
-the next window; otherwise the whole replication falls back to a full run (reported).
+A window *closes* when, at its end, every customer who arrived in [a − c, b) has left and the
+1-minute success rate is back to 99% (a metastable retry storm keeps failing the customers who
+arrive after the incident). If not, its counted region is extended by d at a time (up to the
+horizon) as long as it stays clear of the next window's warm-up; otherwise the whole replication
+falls back to a full run of the model (``fallback`` in the result). Each window and each healthy
+segment draws its customers from streams keyed by (replication, window or segment index), so
+runs are reproducible and independent of each other.
 
 Metrics: the additive ones (attempted, completed, deferred and lost checkouts, attempts, extra
 delay, lost revenue) are sums; ratios (lost fraction, retry load factor, mean extra delay,
