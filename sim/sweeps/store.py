@@ -18,8 +18,9 @@ from pathlib import Path
 
 from sim.scenario.errors import shorten
 from sim.scenario.io import jsonable, write_json_atomic, write_text_atomic
-from sim.stats.intervals import paired_difference, summarize
+from sim.stats.intervals import paired_difference
 from sim.stats.metrics import METRICS, metric_bounds
+from sim.stats.summaries import summarize_metric
 from sim.sweeps.design import DesignError
 from sim.sweeps.plan import Key, SweepPlan, display_value
 
@@ -229,7 +230,8 @@ def summary_rows(plan: SweepPlan, stored: Mapping[Key, Mapping[str, float]],
         row: dict[str, object] = {"point": p, **values,
                                   "replications": sum((p, r) in stored for r in range(plan.replications))}
         for m in metrics:
-            s = summarize(series(p, m), bounds=metric_bounds(m))
+            # each metric by its estimator, as `sim run` summarises it (pooled ratios, one-sided bounds)
+            s = summarize_metric(m, [stored[(p, r)] for r in range(plan.replications) if (p, r) in stored])
             row.update({f"{m}_mean": s.mean, f"{m}_ci_low": s.ci_low, f"{m}_ci_high": s.ci_high})
             if reference is not None:
                 both = [r for r in range(plan.replications) if (p, r) in stored and (reference, r) in stored]
