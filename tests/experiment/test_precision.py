@@ -207,6 +207,16 @@ def test_a_precision_run_equals_the_fixed_run_of_its_size_on_one_or_two_workers(
     assert fixed.precision is None and fixed.to_dict()["precision_met"] is None
 
 
+def test_the_time_limit_stops_worker_processes_within_a_few_replications() -> None:
+    scenario = scenario_from_dict(SMALL)
+    result = sim.run(scenario, seed=3, workers=2, precision=1e-9, max_time=1.5, max_looks=14)
+    outcome = result.precision
+    assert outcome.stopped_by == "time" and result.replications in look_schedule(3, 14)
+    assert result.replications == outcome.looks[-1] < 3 * 2**13
+    # a replication takes about 15 ms here: one second of slack is dozens of them
+    assert result.wall_s < 1.5 + 1.0
+
+
 def test_run_checks_targets_and_refuses_time_without_precision() -> None:
     scenario = scenario_from_dict(SMALL)
     with pytest.raises(ValueError, match="unknown target metric 'nope'"):
