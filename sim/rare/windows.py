@@ -38,8 +38,10 @@ Metrics: the additive ones (attempted, completed, deferred and lost checkouts, a
 delay, lost revenue) are sums; ratios (lost fraction, retry load factor, mean extra delay,
 throughput) are formed from those sums; latency quantiles and mean come from the weighted sum of
 the runs' latency histograms; availability, outage count and mean recovery time come straight
-from the infrastructure path. ``mean_service_recovery_time_s`` and ``mean_in_system`` are not
-estimated (NaN): they depend on the success-rate clock and the in-system area of the whole run.
+from the infrastructure path (with the sums behind the pooled per-incident means). Service
+recovery comes from the runs' own success-rate clocks (10 s buckets counted from each run's start,
+not from time 0, so a recovery time may differ from a full run's by up to a bucket).
+``mean_in_system`` is not estimated (NaN): it needs the in-system area of the whole run.
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ class _Counts:
     latency: np.ndarray | None = None
     latency_min: float = math.inf
     latency_max: float = -math.inf
+    service_recovery_total: float = 0.0
+    service_recovery_count: float = 0.0
     customers: int = 0
 
     def add(self, rec: Recorder, weight: float) -> None:
@@ -140,6 +144,8 @@ class _Counts:
         self.lost += weight * rec.lost
         self.attempts += weight * rec.attempts
         self.extra_delay += weight * rec.extra_delay_total
+        self.service_recovery_total += weight * rec._service_recovery_total
+        self.service_recovery_count += weight * rec._service_recovery_n
         hist = rec.latency
         hist.flush()
         if hist.count == 0 or weight == 0.0:
@@ -323,7 +329,10 @@ class WindowEstimator:
             "availability": 1.0 - trace.path_down_time_s(lo, hi) / measured_s,
             "outage_count": float(len(started)),
             "mean_recovery_time_s": sum(b - a for a, b in started) / len(started) if started else nan,
-            "mean_service_recovery_time_s": nan,
+            "mean_service_recovery_time_s": (
+                counts.service_recovery_total / counts.service_recovery_count
+                if counts.service_recovery_count else nan
+            ),
             "latency_p50_s": hist.quantile(0.50),
             "latency_p95_s": hist.quantile(0.95),
             "latency_p99_s": hist.quantile(0.99),
@@ -333,6 +342,10 @@ class WindowEstimator:
             "mean_in_system": nan,
             "lost_revenue": counts.lost * sc.costs.order_value,
             "infrastructure_cost": cost_per_hour * measured_s / 3600.0,
+            "outage_time_total_s": sum(b - a for a, b in started),
+            "outages_recovered": float(len(started)),
+            "service_recovery_total_s": counts.service_recovery_total,
+            "service_recovery_count": counts.service_recovery_count,
         }
         for name, down in tier_down_intervals(sc, trace).items():
             if name in self.names:

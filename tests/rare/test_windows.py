@@ -27,7 +27,8 @@ from sim.stats.metrics import Recorder
 FAMILY_ALPHA = 0.01
 CHECKED = ("attempted_checkouts", "completed_checkouts", "deferred_checkouts", "lost_checkouts",
            "retry_load_factor")
-PATH_METRICS = ("availability", "outage_count", "mean_recovery_time_s")
+PATH_METRICS = ("availability", "outage_count", "mean_recovery_time_s", "outage_time_total_s",
+                "outages_recovered")
 
 
 def zoned_scenario() -> Scenario:
@@ -176,3 +177,41 @@ def test_doubling_the_lookback_warmup_and_drain_changes_nothing_beyond_noise() -
     base = WindowEstimator(scenario)
     reference = [base.replication(2, r).metrics for r in range(12)]
     paired_agreement(scenario, 2, 12, reference, WindowEstimator(scenario, base.times.scaled(2.0)))
+
+
+def test_window_replications_report_every_metric_of_a_full_run() -> None:
+    scenario = zoned_scenario()
+    windowed = WindowEstimator(scenario).replication(5, 0).metrics
+    assert windowed.keys() == run_replication(scenario, 5, 0).metrics.keys()
+
+
+def test_expected_arrivals_follow_the_daily_curve() -> None:
+    scenario = load_scenario("async-payment")
+    est = WindowEstimator(scenario)
+    profile, rate = scenario.traffic.daily_profile, scenario.traffic.arrival_rate_per_s
+    assert est.expected_arrivals(0.0, 86400.0) == pytest.approx(rate * 3600.0 * sum(profile), rel=1e-12)
+    # half of hour 19 and half of hour 20
+    assert est.expected_arrivals(19.5 * 3600, 20.5 * 3600) == pytest.approx(
+        rate * 1800.0 * (profile[19] + profile[20]), rel=1e-12)
+
+
+def test_a_failure_free_scenario_is_one_scaled_healthy_segment() -> None:
+    # no incident: the whole measured window is healthy; a 10% segment scaled by Λ(window)/Λ(segment)
+    scenario = load_scenario("baseline", {"scenario.horizon": "2h", "tiers.web.mtbf": "inf",
+                                          "tiers.payment.mtbf": "inf"})
+    result = WindowEstimator(scenario, healthy_fraction=0.1).replication(1, 0)
+    assert result.windows == 0 and not result.fallback
+    # Poisson count of the 12-minute segment (mean 1440) times 10: a 99.9% interval around 14,400
+    assert abs(result.metrics["attempted_checkouts"] - 14_400.0) <= 10 * 3.29 * math.sqrt(1440.0)
+    assert result.metrics["attempted_checkouts"] % 10 == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_a_storm_that_reaches_the_next_window_falls_back_to_the_full_run() -> None:
+    scenario = load_scenario("retry-storm", {"scenario.horizon": "30m", "outages.1.tier": "payment",
+                                             "outages.1.start": "29m", "outages.1.duration": "30s",
+                                             "outages.1.replicas": 1})
+    result = WindowEstimator(scenario).replication(3, 0)
+    assert result.fallback
+    full = run_replication(scenario, 3, 0).metrics
+    assert all(same(result.metrics[k], full[k]) for k in full)
