@@ -197,6 +197,9 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) ->
                      "revenue and downtime: customers are hit in bursts, so the bound is the share of "
                      "horizons that could have had any, 1 − 0.05^(1/n) ≈ 3/n, times the most a horizon "
                      "could lose (all its checkouts, all its time): wide, but true without a model.")
+    if any(s.method == "poisson" for s in metrics.values()):
+        notes.append("An outage count equal in every replication is not certain: its interval is Garwood's "
+                     "exact Poisson interval of the total over the replications.")
     if any(m in metrics for m in RATIOS):
         notes.append("Recovery times are pooled over incidents (total time / number of incidents, all "
                      "replications together) with a delta-method interval; n = replications with an "
