@@ -201,21 +201,25 @@ class WindowEstimator:
         self._run_scenario = replace(scenario, warmup_s=0.0, horizon_s=1e18, outages=())
         traffic = scenario.traffic
         self._rate = traffic.arrival_rate_per_s
-        self._cum: np.ndarray | None = None
-        if traffic.time_varying:  # Λ(t) on a 1 s grid (midpoint rule: exact for hourly steps)
-            n = math.ceil(scenario.horizon_s) + 1
-            mids = np.arange(n) + 0.5
-            m = np.fromiter((traffic.multiplier(float(t)) for t in mids), float, n)
-            self._cum = np.concatenate([[0.0], np.cumsum(m) * self._rate])
+        self._varying = traffic.time_varying
+        edges = [t for sp in traffic.spikes for t in (sp.start_s, sp.start_s + sp.duration_s)]
+        if traffic.ramp is not None:
+            edges += [traffic.ramp.start_s, traffic.ramp.start_s + traffic.ramp.duration_s]
+        self._edges = sorted(edges)
 
     def expected_arrivals(self, start_s: float, end_s: float) -> float:
-        """Λ([start, end)) = ∫ λ(t) dt of the scenario's arrival-rate curve."""
+        """Λ([start, end)) = ∫ λ(t) dt of the scenario's arrival-rate curve, exactly: between the
+        hour boundaries, spike and ramp edges the multiplier is constant or linear, so the
+        midpoint rule on each piece is exact."""
         if end_s <= start_s:
             return 0.0
-        if self._cum is None:
+        if not self._varying:
             return self._rate * (end_s - start_s)
-        grid = np.arange(self._cum.size, dtype=float)
-        return float(np.interp(end_s, grid, self._cum) - np.interp(start_s, grid, self._cum))
+        hours = range(math.floor(start_s / HOUR_S) + 1, math.ceil(end_s / HOUR_S))
+        cuts = sorted({start_s, end_s, *(h * HOUR_S for h in hours),
+                       *(t for t in self._edges if start_s < t < end_s)})
+        m = self.scenario.traffic.multiplier
+        return self._rate * sum(m(0.5 * (a + b)) * (b - a) for a, b in itertools.pairwise(cuts))
 
     # -- one model run ---------------------------------------------------------------------
     def _run(self, streams: Streams, start_s: float, count: tuple[float, float], incident_end_s: float,
@@ -288,7 +292,7 @@ class WindowEstimator:
         """Add the healthy time's customers: one scaled healthy segment per bin."""
         sc, t = self.scenario, self.times
         lo, hi = sc.warmup_s, sc.horizon_s
-        if self._cum is None:
+        if not self._varying:
             edges = [lo, hi]
         else:
             edges = [lo, *[h * HOUR_S for h in range(int(lo // HOUR_S) + 1, math.ceil(hi / HOUR_S))], hi]

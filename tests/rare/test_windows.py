@@ -215,3 +215,17 @@ def test_a_storm_that_reaches_the_next_window_falls_back_to_the_full_run() -> No
     assert result.fallback
     full = run_replication(scenario, 3, 0).metrics
     assert all(same(result.metrics[k], full[k]) for k in full)
+
+
+def test_expected_arrivals_with_a_spike_and_a_ramp_match_a_fine_sum() -> None:
+    scenario = load_scenario("async-payment", {
+        "traffic.spikes": [{"start": "70m", "duration": "7m", "multiplier": 3.0}],
+        "traffic.ramp": {"start": "50m", "duration": "40m", "to_multiplier": 2.0},
+    })
+    est = WindowEstimator(scenario)
+    start, end = 2900.0, 5800.5
+    grid = np.linspace(start, end, 290_051)
+    mids = 0.5 * (grid[:-1] + grid[1:])
+    fine = scenario.traffic.arrival_rate_per_s * sum(
+        scenario.traffic.multiplier(float(t)) for t in mids) * (grid[1] - grid[0])
+    assert est.expected_arrivals(start, end) == pytest.approx(fine, rel=1e-6)
