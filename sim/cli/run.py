@@ -157,7 +157,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
 
 @click.command("validate")
 @click.option("--replications", type=click.IntRange(min=2), default=10, show_default=True,
-              help="Replications per check (more: tighter intervals).")
+              help="Replications per check, at least 2: a check compares theory with an interval "
+                   "(more: tighter intervals).")
 @click.option("--scale", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
               help="Multiplies every check's simulated horizon (precision grows with it).")
 @click.option("--seed", type=click.IntRange(min=0), default=2024, show_default=True)

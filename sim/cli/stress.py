@@ -45,7 +45,8 @@ from sim.sweeps.stress import (
     type=click.IntRange(min=2),
     default=5,
     show_default=True,
-    help="Independent replications, each bisected to its own breaking point.",
+    help="Independent replications, each bisected to its own breaking point; at least 2, for "
+    "the interval of the breaking point.",
 )
 @click.option("--horizon", default="1h", show_default=True, help="Simulated time per probe.")
 @click.option(

@@ -119,7 +119,8 @@ def _interval(low: float, high: float) -> str:
               help="Read the sweep (base scenario, [grid], [range], [lhs], [set], settings) from a TOML "
                    "file; options given here add to it.")
 @click.option("--replications", type=click.IntRange(min=2), default=None, metavar="R",
-              help="Replications per point (default: the file's, else the scenario's).")
+              help="Replications per point, at least 2: points are compared by their confidence intervals "
+                   "(default: the file's, else the scenario's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, metavar="S",
               help="Root seed; replication i of every point uses the same streams (default: the scenario's).")
 @click.option("--horizon", default=None, metavar="H", help="Simulated time per replication, e.g. 6h.")
