@@ -94,7 +94,9 @@ def relative_half_width(name: str, s: Summary) -> float:
 def too_wide(name: str, s: Summary) -> bool:
     """True when the interval cannot support a decision: its half-width is more than half of the
     quantity (downtime for availability), or, for a positive count or fraction, it reaches down to 0."""
-    if not s.has_interval or (s.mean == 0 and s.half_width == 0) or s.one_sided or name in PER_YEAR:
+    if not s.has_interval or (s.mean == 0 and s.half_width == 0) or s.one_sided:
+        return False
+    if name == "availability_nines":  # a log scale: availability's own row carries the verdict
         return False
     down_to_zero = s.mean > 0 and s.ci_low <= 0 and not name.startswith("availability")
     return down_to_zero or relative_half_width(name, s) > TOO_WIDE
@@ -197,7 +199,7 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) ->
                      "revenue and downtime: customers are hit in bursts, so the bound is the share of "
                      "horizons that could have had any, 1 − 0.05^(1/n) ≈ 3/n, times the most a horizon "
                      "could lose (all its checkouts, all its time): wide, but true without a model.")
-    if any(s.method == "poisson" for s in metrics.values()):
+    if any(s.method.rpartition("+")[2] == "poisson" for s in metrics.values()):
         notes.append("An outage count equal in every replication is not certain: its interval is Garwood's "
                      "exact Poisson interval of the total over the replications.")
     if any(m in metrics for m in RATIOS):
