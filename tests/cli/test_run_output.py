@@ -173,3 +173,10 @@ def test_ctrl_c_stops_a_run_within_a_second() -> None:
         # ~0.5 s on an idle machine; the margin is for a machine busy with other tests
         assert elapsed < 2.0, (workers, elapsed)
         assert "interrupted" in err and "Traceback" not in err
+
+
+def test_per_year_rows_are_judged_like_their_per_horizon_rows() -> None:
+    wide = summarize([0.0, 0.0, 9.0, 1.0], bounds=(0.0, math.inf))
+    assert too_wide("lost_checkouts_per_year", wide) and too_wide("outages_per_year", wide)
+    # nines are a log scale of availability, whose own row carries the verdict
+    assert not too_wide("availability_nines", Summary(2.8, 0.5, 10, 2.5, 3.7))
