@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from sim import __version__
-from sim.experiment.replication import ReplicationResult, run_replication
+from sim.experiment.methods import CRUDE, replicate
+from sim.experiment.replication import ReplicationResult
 from sim.scenario.spec import Scenario
 
 DASK_LOCAL = "dask"  # make_executor name of a new Dask LocalCluster (`--dask local`)
@@ -38,18 +39,20 @@ class ExecutorError(Exception):
 
 @dataclass(frozen=True)
 class Task:
-    """One replication of one scenario; ``key`` identifies it to the caller (e.g. (point, replication))."""
+    """One replication of one scenario by one estimator; ``key`` identifies it to the caller (e.g.
+    (point, replication))."""
 
     key: Hashable
     scenario: Scenario
     seed: int
     replication: int
     timeline: bool = False  # also record the replication's incident timeline (for reports)
+    method: str = CRUDE  # the estimator (:mod:`sim.experiment.methods`), resolved: not "auto"
 
 
 def run_task(task: Task) -> tuple[Hashable, ReplicationResult]:
     """Run one task where the executor put it (a module-level function, so workers can import it)."""
-    return task.key, run_replication(task.scenario, task.seed, task.replication, timeline=task.timeline)
+    return task.key, replicate(task.method, task.scenario, task.seed, task.replication, task.timeline)
 
 
 def available_cores() -> int:

@@ -227,15 +227,17 @@ def run_to_precision(
     return kept, outcome
 
 
-def replication_draws(scenario: Scenario, seed: int, executor: Executor, timelines: bool = False) -> Draws:
-    """Replications of ``scenario`` with ``seed``, run by ``executor`` (kept open across batches)."""
+def replication_draws(scenario: Scenario, seed: int, executor: Executor, timelines: bool = False,
+                      method: str = "crude") -> Draws:
+    """Replications of ``scenario`` with ``seed`` by estimator ``method`` (crude: the full model;
+    windows: incident windows), run by ``executor`` (kept open across batches)."""
 
     def draws(start: int, stop: int, expired: Callable[[], bool]) -> Iterator[tuple[int, ReplicationResult]]:
         def tasks() -> Iterator[Task]:
             for i in range(start, stop):
                 if expired():
                     return
-                yield Task(i, scenario, seed, i, timeline=timelines)
+                yield Task(i, scenario, seed, i, timeline=timelines, method=method)
 
         # closing this generator closes the executor's, which cancels queued tasks and stops its workers
         yield from executor.run(tasks())

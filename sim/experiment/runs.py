@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sim import __version__
 from sim.experiment.executors import ProcessExecutor, SerialExecutor, Task, available_cores
+from sim.experiment.methods import CRUDE, NOT_ESTIMATED, resolve_method
 from sim.experiment.precision import (
     DEFAULT_MAX_LOOKS,
     DEFAULT_TARGETS,
@@ -46,8 +48,9 @@ class RunResult:
     timelines: tuple[dict, ...] | None = field(default=None, repr=False, compare=False)
     #: how a precision-driven run (``run(..., precision=...)``) ended; None for a fixed-size run
     precision: PrecisionOutcome | None = None
-    #: how the metrics were estimated: "crude" (independent replications, plain Monte Carlo)
-    method: str = "crude"
+    #: which estimator ran (:mod:`sim.experiment.methods`): "crude" (the full model, plain Monte
+    #: Carlo) or "windows" (incident windows); every metric's ``method`` then reads e.g. "windows+t"
+    method: str = CRUDE
 
     def __post_init__(self) -> None:
         """Adds what needs the scenario: the per-year figures (the horizon's rate over 365 days) and,
@@ -57,6 +60,14 @@ class RunResult:
             self.metrics["lost_revenue"] = summarize_metric(
                 "lost_revenue", self.per_replication, order_value=self.scenario.costs.order_value)
         self.metrics.update(per_year(self.metrics, self.scenario.horizon_s - self.scenario.warmup_s))
+        if self.method != CRUDE:  # crude keeps the bare interval names ("t", "ratio", ...)
+            for name, s in self.metrics.items():
+                if not s.method.startswith(f"{self.method}+"):
+                    self.metrics[name] = dataclasses.replace(s, method=f"{self.method}+{s.method}")
+
+    def not_estimated(self) -> dict[str, str]:
+        """Metrics this run's estimator cannot give (reported as null), with the reason."""
+        return {name: why for name, why in NOT_ESTIMATED.get(self.method, {}).items() if name in self.metrics}
 
     @property
     def precision_met(self) -> bool | None:
@@ -75,7 +86,9 @@ class RunResult:
             "replications": self.replications,
             "version": self.version,
             "method": self.method,
-            "metrics": {name: s.to_dict() for name, s in self.metrics.items()},
+            "metrics": {name: {**s.to_dict(), **({"reason": self.not_estimated()[name]}
+                                                 if name in self.not_estimated() else {})}
+                        for name, s in self.metrics.items()},
             "per_replication": [dict(r) for r in self.per_replication],
             "runtime": {
                 "wall_s": self.wall_s,
@@ -105,6 +118,7 @@ def run(
     scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None,
     *, progress: Progress | None = None, timelines: bool = False, precision: float | None = None,
     max_time: float | None = None, targets: Sequence[str] | None = None, max_looks: int = DEFAULT_MAX_LOOKS,
+    method: str = CRUDE,
 ) -> RunResult:
     """Run independent replications (in parallel processes) and summarise them.
 
@@ -122,32 +136,42 @@ def run(
     ``precision``, ``max_time`` seconds of wall clock are spent, or ``max_looks`` looks are taken;
     ``RunResult.precision`` says what was achieved. Its metrics equal a fixed-size run of the
     final number of replications.
+
+    ``method`` chooses the estimator of each replication (:mod:`sim.experiment.methods`):
+    "crude" (default: the full model), "windows" (the infrastructure path alone and the customer
+    model only through its incident windows: far fewer customers, same per-horizon means), "rare"
+    (importance-sampled regenerative cycles, when that estimator is available) or "auto" (rare for a
+    Markov infrastructure when available, else windows when the scenario has failures, else crude).
+    An unknown or unavailable method raises :class:`sim.experiment.methods.MethodError` (a
+    ValueError). Replication ``r`` is the same whether run serially or in parallel, by either path.
     """
-    check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
+    method = resolve_method(method, scenario)
+    if method == CRUDE:
+        check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     if precision is None:
         if max_time is not None or targets is not None:
             raise ValueError("max_time and targets apply to a precision-driven run: give precision as well")
-        return _fixed(scenario, replications, seed, workers, progress, timelines)
+        return _fixed(scenario, replications, seed, workers, progress, timelines, method)
     targets = DEFAULT_TARGETS if targets is None else tuple(targets)
     check_target_names(targets, list(METRICS))
     wall0 = time.perf_counter()
     used = max(1, available_cores() if workers is None else workers)
     with SerialExecutor() if used == 1 else ProcessExecutor(used) as executor:
         results, outcome = run_to_precision(
-            replication_draws(scenario, seed, executor, timelines), precision, targets=targets,
+            replication_draws(scenario, seed, executor, timelines, method), precision, targets=targets,
             first=replications, max_looks=max_looks, max_time=max_time,
             metrics_of=lambda r: r.metrics, progress=progress)
-    return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, outcome)
+    return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, outcome, method)
 
 
 def _fixed(scenario: Scenario, replications: int, seed: int, workers: int | None, progress: Progress | None,
-           timelines: bool) -> RunResult:
+           timelines: bool, method: str) -> RunResult:
     """The fixed-size run: replications 0..replications−1."""
     wall0 = time.perf_counter()
     used = max(1, min(available_cores() if workers is None else workers, replications))
-    tasks = [Task(i, scenario, seed, i, timeline=timelines) for i in range(replications)]
+    tasks = [Task(i, scenario, seed, i, timeline=timelines, method=method) for i in range(replications)]
     by_index: dict[int, ReplicationResult] = {}
     if progress is not None:
         progress(0, replications)
@@ -157,11 +181,11 @@ def _fixed(scenario: Scenario, replications: int, seed: int, workers: int | None
             if progress is not None:
                 progress(len(by_index), replications)
     results = [by_index[i] for i in range(replications)]
-    return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, None)
+    return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, None, method)
 
 
 def _result(scenario: Scenario, seed: int, results: Sequence[ReplicationResult], wall: float, used: int,
-            timelines: bool, outcome: PrecisionOutcome | None) -> RunResult:
+            timelines: bool, outcome: PrecisionOutcome | None, method: str) -> RunResult:
     return RunResult(
         scenario=scenario,
         seed=seed,
@@ -174,4 +198,5 @@ def _result(scenario: Scenario, seed: int, results: Sequence[ReplicationResult],
         workers=used,
         timelines=tuple(r.timeline for r in results) if timelines else None,
         precision=outcome,
+        method=method,
     )

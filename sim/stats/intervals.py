@@ -60,8 +60,9 @@ class Summary:
 
     @property
     def one_sided(self) -> bool:
-        """True for a one-sided bound reported because nothing was observed."""
-        return self.method in ONE_SIDED
+        """True for a one-sided bound reported because nothing was observed (whatever estimator
+        prefixes the method, e.g. "windows+zero-upper")."""
+        return self.method.rpartition("+")[2] in ONE_SIDED
 
     @property
     def rel_half_width(self) -> float:

@@ -29,7 +29,7 @@ def test_vary_compares_variants_on_common_random_numbers(tmp_path: Path,
         calls.append(kwargs.get("timeline", False))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr("sim.experiment.executors.run_replication", counting)
+    monkeypatch.setattr("sim.experiment.methods.run_replication", counting)
     out = tmp_path / "cmp"
     result = invoke("compare", "baseline", "--vary", "redundancy=1,3", *QUICK, "--out", str(out))
     assert result.exit_code == 0, result.output

@@ -1,0 +1,120 @@
+"""Estimators of a replication's per-horizon metrics, chosen by name (``run(..., method=...)``).
+
+- ``"crude"``: the full model over the whole horizon (:func:`sim.experiment.replication.run_replication`);
+- ``"windows"``: the infrastructure path alone, with the customer model run only through its incident
+  windows plus scaled healthy segments (:class:`sim.rare.windows.WindowEstimator`). Replication ``r``
+  has the full model's infrastructure path draw for draw, so replications stay i.i.d. and two
+  scenarios with the same failure laws share the path of every replication index (paired comparisons
+  stay paired). Its metrics estimate the same per-horizon means without bias; ``mean_in_system``
+  needs the whole run's in-system area and is not estimated (reported as null, with the reason);
+- ``"rare"``: importance-sampled regenerative cycles of a Markov infrastructure, available when the
+  module ``sim.rare.cycles`` is installed alongside;
+- ``"auto"``: ``rare`` when the scenario's infrastructure is a Markov chain and the rare-cycle
+  estimator is available, else ``windows`` when the scenario has failures (or injected outages),
+  else ``crude`` (nothing ever fails: a window run would be the healthy run itself).
+
+Every estimator is a module-level function of (scenario, seed, replication, timeline) so the
+executors' worker processes can run it; the result depends only on those arguments.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+import time
+from collections.abc import Callable
+
+from sim.experiment.replication import ReplicationResult, run_replication
+from sim.random.distributions import is_never
+from sim.rare.markov import markov_problems
+from sim.rare.windows import WindowEstimator
+from sim.scenario.spec import Scenario
+
+CRUDE, WINDOWS, RARE, AUTO = "crude", "windows", "rare", "auto"
+#: every name ``method=`` accepts
+METHODS: tuple[str, ...] = (CRUDE, WINDOWS, RARE, AUTO)
+#: the module of the rare-cycle estimator (importance-sampled regenerative cycles)
+CYCLES_MODULE = "sim.rare.cycles"
+#: metrics an estimator cannot give, with the reason (reported as null)
+NOT_ESTIMATED: dict[str, dict[str, str]] = {
+    WINDOWS: {"mean_in_system": "not estimated by incident windows: it needs the in-system area of the "
+                                "whole run (use method crude)"},
+}
+
+
+class MethodError(ValueError):
+    """A method that is unknown, or not available for this scenario or installation."""
+
+
+Estimator = Callable[[Scenario, int, int, bool], ReplicationResult]
+
+
+def _crude(scenario: Scenario, seed: int, replication: int, timeline: bool) -> ReplicationResult:
+    return run_replication(scenario, seed, replication, timeline=timeline)
+
+
+@functools.lru_cache(maxsize=8)
+def _window_estimator(scenario: Scenario) -> WindowEstimator:
+    # one per scenario and process: its window lengths are derived once
+    return WindowEstimator(scenario)
+
+
+def _windows(scenario: Scenario, seed: int, replication: int, timeline: bool) -> ReplicationResult:
+    if timeline:
+        raise MethodError("method windows records no incident timeline; use method crude for plots")
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    est = _window_estimator(scenario).replication(seed, replication)
+    metrics = dict(est.metrics)
+    for name in NOT_ESTIMATED[WINDOWS]:  # also when a replication fell back to a full run: same estimator
+        if name in metrics:
+            metrics[name] = math.nan
+    return ReplicationResult(replication=replication, seed=seed, metrics=metrics, customers=est.customers,
+                             wall_s=time.perf_counter() - wall0, cpu_s=time.process_time() - cpu0)
+
+
+#: method name → the estimator of one replication (the rare-cycle estimator joins when available)
+ESTIMATORS: dict[str, Estimator] = {CRUDE: _crude, WINDOWS: _windows}
+
+
+def replicate(method: str, scenario: Scenario, seed: int, replication: int,
+              timeline: bool = False) -> ReplicationResult:
+    """Replication ``replication`` of ``scenario`` by estimator ``method`` (a resolved name, not auto)."""
+    try:
+        estimator = ESTIMATORS[method]
+    except KeyError:
+        raise MethodError(unavailable(method)) from None
+    return estimator(scenario, seed, replication, timeline)
+
+
+def cycles_available() -> bool:
+    """Whether the rare-cycle estimator is installed and registered."""
+    return RARE in ESTIMATORS and importlib.util.find_spec(CYCLES_MODULE) is not None
+
+
+def has_failures(scenario: Scenario) -> bool:
+    """Whether anything in the scenario's infrastructure can go down (a failure law or an outage)."""
+    return bool(scenario.outages) or any(not is_never(t.mtbf) for t in scenario.tiers) \
+        or any(not is_never(z.mtbf) for z in scenario.zones)
+
+
+def unavailable(method: str) -> str:
+    """Why ``method`` cannot run here (one line)."""
+    if method == RARE:
+        return (f"method rare needs the rare-cycle estimator ({CYCLES_MODULE}), which is not available in "
+                "this installation; use --method windows or crude")
+    return f"unknown method {method!r}; allowed: {', '.join(METHODS)}"
+
+
+def resolve_method(method: str, scenario: Scenario) -> str:
+    """The estimator that runs for ``method``: ``auto`` decided for ``scenario``; an unknown or
+    unavailable method refused (:class:`MethodError`, a one-line reason)."""
+    if method == AUTO:
+        if cycles_available() and has_failures(scenario) and not markov_problems(scenario):
+            return RARE
+        return WINDOWS if has_failures(scenario) else CRUDE
+    if method == RARE and not cycles_available():
+        raise MethodError(unavailable(RARE))
+    if method not in ESTIMATORS:
+        raise MethodError(unavailable(method))
+    return method
