@@ -1,0 +1,318 @@
+"""Customer metrics per unit time from regenerative cycles, with importance sampling on the path outages.
+
+**Cycles.** The infrastructure chain (:mod:`sim.rare.markov`) regenerates each time it enters
+the all-up state. A cycle is an up period (every replica up, exponential with the all-up state's
+total rate q₀) followed by an *incident*: from the first failure until every replica is up again.
+Customers react to the infrastructure but never change it, so a cycle's customer counts Y (lost,
+attempted, completed, deferred checkouts, attempts, extra delay) are a functional of the cycle's
+infrastructure path plus the customers' own draws, and by the renewal–reward theorem the long-run
+rate of each count is E[Y]/E[τ] with τ the cycle length.
+
+**Accounting.** Each incident [a, b) is run through the customer model with its path scripted
+(:class:`sim.rare.windows.WindowEstimator`'s window run: start healthy and empty at a − c − w,
+count the customers arriving in [a − c, b + d), extended while a retry storm lasts). That counted
+region has length R = (b − a) + c + d (+ extensions); every other customer of the cycle arrived
+while the system was healthy, at the healthy rate r (per second, from healthy-only segments). So
+
+    Y = Y_window + r·(τ − R),    rate = E[Y]/E[τ] = r + E[Y_window − r·R]/E[τ],
+
+i.e. the incident's *excess* over healthy, E = Y_window − r·R, is what the cycles estimate; the up
+period's length is never sampled (its expectation 1/q₀ enters E[τ] exactly). The approximation is
+the windows': an incident's customers are taken as independent of the neighbouring incidents'
+(exact when the up periods exceed c + w + d, which fails with probability ≈ q₀·(c + w + d)).
+
+**Denominator.** E[τ] = 1/q₀ + E[I] exactly, E[I] the mean incident length from the chain's jump
+probabilities: (I − P_NN)·h = 1/q on the not-all-up states N, E[I] = Σ_j P(all-up, j)·h_j.
+
+**Two strata, both unbiased.** With 1{D} whether the path went down during the incident,
+E[E] = E[E·1{D}] + E[E·1{¬D}]:
+
+- E[E·1{D}] (rare): ``cycles`` incidents under balanced failure biasing (:mod:`sim.rare.biasing`:
+  holding times unchanged, the jump chain biased until the path goes down, original afterwards),
+  each weighted by its likelihood ratio L, which depends on the infrastructure path only and so
+  multiplies every customer count: E_P[E·1{D}] = E_P'[L·E·1{D}] (Glynn & Iglehart 1989; the cycle
+  ends at a stopping time, see :mod:`sim.rare.biasing`). The customer window is run only for the
+  incidents whose path went down (the others contribute 0 to this stratum).
+- E[E·1{¬D}] (frequent: single-replica incidents): ``plain_cycles`` incidents under the original
+  law, the window run for those whose path stayed up (those that went down contribute 0 here).
+
+Each stratum is a sample mean of i.i.d. terms, so rate = r + (m_D + m_¬D)/E[τ] is unbiased given
+r, and r is estimated independently; the variance is Var(m_D) + Var(m_¬D) over E[τ]², plus r's
+variance (sample variance over the healthy segments) times (1 − E[R]/E[τ])²; the interval is
+normal (delta method with an exact denominator). Balanced failure biasing keeps the relative
+error of the rare stratum bounded as failures get rarer (Shahabuddin, Management Science 40,
+1994; Goyal, Shahabuddin, Heidelberger, Nicola & Glynn, IEEE Trans. Computers 41, 1992; Nicola,
+Shahabuddin & Nakayama, IEEE Trans. Reliability 50, 2001). The effective sample size and the
+largest weight's share are reported on the weighted lost checkouts.
+
+**Per horizon and per year.** The per-horizon figure is the steady-state rate × the measured
+window (horizon − warm-up). From an all-up start the true mean differs by the transient, of the
+order of (mean incident length)/(measured window) relatively — small when the horizon is much
+longer than a cycle; over a short horizon the regenerative ratio is exact only in the limit
+(Heidelberger, Shahabuddin & Nicola, ACM TOMACS 4, 1994, on why a whole-horizon likelihood ratio
+degenerates, the reason cycles are used at all). Per year: rate × 365 days.
+
+**Scope.** Markov infrastructure only (:func:`sim.rare.markov.markov_problems`); zone outages
+are refused (a zone flip is not yet scripted replica by replica); replicas of a tier and zone
+group are exchangeable for the customers, so a failure takes the lowest-numbered working one down
+and a repair brings back the earliest failed one. Other scenarios fall back to
+:mod:`sim.rare.windows` (crude infrastructure paths) or full runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import stats
+
+from sim.random.streams import Streams
+from sim.rare.biasing import BIASING_PROBABILITY, _CompiledChain
+from sim.rare.estimates import CONFIDENCE, Estimate
+from sim.rare.markov import InfrastructureChain, State
+from sim.rare.window_times import WindowTimes
+from sim.rare.windows import WindowEstimator, _KeyedStreams
+from sim.scenario.spec import Scenario
+
+YEAR_S = 365.0 * 86400.0
+COUNTS = ("lost_checkouts", "attempted_checkouts", "completed_checkouts", "deferred_checkouts", "attempts",
+          "extra_delay_s")
+_RARE_KEY, _PLAIN_KEY, _SEGMENT_KEY = 0x52415245, 0x504C4149, 0x53454721
+_WINDOW_LIMIT_DRAINS = 50.0  # a window not settled after this many drains: refused (metastable)
+
+
+@dataclass(frozen=True)
+class CycleCustomerEstimates:
+    """Customer metrics per second, per horizon and per year, from regenerative cycles."""
+
+    method: str
+    rates_per_s: dict[str, Estimate]
+    per_horizon: dict[str, Estimate]
+    per_year: dict[str, Estimate]
+    unavailability: Estimate
+    mean_cycle_s: float  # E[τ], exact
+    cycles: int  # biased incidents sampled (rare stratum)
+    down_windows: int  # of which went down: customer windows run
+    plain_cycles: int
+    plain_windows: int
+    effective_sample_size: float  # (Σ L·E)² / Σ (L·E)² of the rare stratum's lost checkouts
+    max_weight_share: float
+    customers: int
+    wall_s: float
+    cpu_s: float
+
+
+@dataclass
+class _Incident:
+    changes: list[tuple[float, int, int, bool]]  # (time from the first failure, tier, replica, down)
+    length_s: float
+    down_s: float
+    likelihood_ratio: float
+
+
+class CycleEstimator:
+    """The regenerative estimator of ``scenario``'s customer metrics (Markov infrastructure).
+
+    ``estimate(seed, cycles, plain_cycles)`` returns a :class:`CycleCustomerEstimates`; the same
+    seed gives the same result in any process (streams keyed by stratum and cycle index).
+    """
+
+    def __init__(self, scenario: Scenario, times: WindowTimes | None = None,
+                 biasing_probability: float = BIASING_PROBABILITY, healthy_s: float | None = None,
+                 healthy_segments: int = 8) -> None:
+        if any(rates[0] > 0.0 for rates in InfrastructureChain(scenario).zone_rates):
+            raise ValueError("zone outages are not supported by the cycle estimator (use incident windows)")
+        self.scenario = scenario
+        self.chain = InfrastructureChain(scenario)
+        # window runs on an unbounded clock: the cycle, not the scenario's horizon, decides
+        self.windows = WindowEstimator(replace(scenario, warmup_s=0.0, horizon_s=1e15), times)
+        self.times = self.windows.times
+        self.biasing_probability = biasing_probability
+        rate = scenario.traffic.arrival_rate_per_s
+        self.healthy_s = healthy_s if healthy_s is not None else max(3600.0, 40_000.0 / max(rate, 1e-9))
+        self.healthy_segments = healthy_segments
+        self._replicas = self._replica_groups()
+        self.mean_incident_s, self.mean_up_s = self._exact_means()
+
+    @property
+    def mean_cycle_s(self) -> float:
+        return self.mean_up_s + self.mean_incident_s
+
+    def _replica_groups(self) -> list[list[list[int]]]:
+        """Replica indices of each tier's zone groups, in the chain's group order."""
+        zone_index = {name: k for k, name in enumerate(self.chain.zone_names)}
+        out = []
+        for spec, tier in zip(self.scenario.tiers, self.chain.tiers, strict=True):
+            def zone(i: int, spec=spec) -> int:
+                return zone_index[spec.zones[i % len(spec.zones)]] if spec.zones else -1
+            out.append([[i for i in range(spec.replicas) if zone(i) == z] for z in tier.group_zone])
+        return out
+
+    def _exact_means(self) -> tuple[float, float]:
+        states = list(self.chain.states())
+        index = {s: k for k, s in enumerate(states)}
+        m = len(states)
+        jump = np.zeros((m, m))
+        hold = np.zeros(m)
+        for s in states:
+            trs = self.chain.transitions(s)
+            q = sum(tr.rate_per_s for tr in trs)
+            hold[index[s]] = 1.0 / q
+            for tr in trs:
+                jump[index[s], index[tr.target]] += tr.rate_per_s / q
+        h = np.linalg.solve(np.eye(m - 1) - jump[1:, 1:], hold[1:])
+        return float(jump[0, 1:] @ h), float(hold[0])
+
+    # -- infrastructure -------------------------------------------------------------------------
+    def _incident(self, compiled: _CompiledChain, states: list[State], rng: np.random.Generator,
+                  biased: bool) -> _Incident:
+        """One incident from the first failure back to all-up, as scripted replica changes."""
+        down_ids: list[list[list[int]]] = [[[] for _ in groups] for groups in self._replicas]
+        k, lr, t, down_s = 0, 1.0, 0.0, 0.0
+        bias = biased
+        changes: list[tuple[float, int, int, bool]] = []
+        while True:
+            nxt, ratio = compiled.jump(k, float(rng.random()), bias)
+            lr *= ratio
+            if len(states) < len(compiled.hold):
+                states.extend(list(compiled.index)[len(states):])
+            self._script_jump(states[k], states[nxt], t, down_ids, changes)
+            if nxt == 0:
+                return _Incident(changes, t, down_s, lr)
+            k = nxt
+            h = compiled.hold[k] * float(rng.exponential())
+            if compiled.down[k]:
+                down_s += h
+                bias = False  # the path went down: the rest of the cycle under the original law
+            t += h
+
+    def _script_jump(self, before: State, after: State, t: float, down_ids: list[list[list[int]]],
+                     changes: list[tuple[float, int, int, bool]]) -> None:
+        for ti, (old, new) in enumerate(zip(before[0], after[0], strict=True)):
+            if old == new:
+                continue
+            if len(new) > len(old):
+                (g,) = (Counter(new) - Counter(old)).elements()
+                i = min(set(self._replicas[ti][g]) - set(down_ids[ti][g]))
+                down_ids[ti][g].append(i)
+                changes.append((t, ti, i, True))
+            else:
+                (g,) = (Counter(old) - Counter(new)).elements()
+                changes.append((t, ti, down_ids[ti][g].pop(0), False))
+
+    # -- customers --------------------------------------------------------------------------------
+    def _window(self, incident: _Incident, streams: Streams) -> tuple[dict[str, float], float, int]:
+        """The incident's customer counts in its counted region, the region's length, customers run."""
+        c, w, d = self.times.lookback_s, self.times.warmup_s, self.times.drain_s
+        a = c + w
+        b = a + incident.length_s
+        names = [tier.name for tier in self.scenario.tiers]
+        script = [(a + at, names[ti], i, down) for at, ti, i, down in incident.changes]
+        rec = self.windows._run(streams, 0.0, (w, b + d), b, script, b + d + _WINDOW_LIMIT_DRAINS * d)
+        if rec is None:
+            raise ValueError(f"an incident window did not settle within {_WINDOW_LIMIT_DRAINS:g} drains of "
+                             f"{d:g} s (a metastable retry storm): use a full run")
+        return _counts(rec), rec.horizon_s - w, rec.customers
+
+    def healthy_rates(self, seed: int) -> tuple[dict[str, float], dict[str, float], int]:
+        """Healthy rates per second (mean over segments) and their variances, and customers run."""
+        c, w = self.times.lookback_s, self.times.warmup_s
+        length = self.healthy_s / self.healthy_segments
+        samples: dict[str, list[float]] = {m: [] for m in COUNTS}
+        customers = 0
+        for j in range(self.healthy_segments):
+            rec = self.windows._run(_KeyedStreams(seed, 0, (_SEGMENT_KEY, j)), 0.0, (c + w, c + w + length),
+                                    c + w, [], math.inf)
+            assert rec is not None  # no incident: a healthy run always closes
+            customers += rec.customers
+            for m, v in _counts(rec).items():
+                samples[m].append(v / length)
+        n = self.healthy_segments
+        means = {m: float(np.mean(v)) for m, v in samples.items()}
+        variances = {m: float(np.var(v, ddof=1)) / n if n > 1 else 0.0 for m, v in samples.items()}
+        return means, variances, customers
+
+    def estimate(self, seed: int, cycles: int, plain_cycles: int, confidence: float = CONFIDENCE
+                 ) -> CycleCustomerEstimates:
+        """Estimate from ``cycles`` biased incidents (path-down stratum) and ``plain_cycles`` original
+        ones (path-up stratum), plus the healthy segments."""
+        if cycles < 2 or plain_cycles < 2:
+            raise ValueError(f"need at least 2 cycles in each stratum, got {cycles} and {plain_cycles}")
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        healthy, healthy_var, customers = self.healthy_rates(seed)
+        strata = []
+        down_windows = plain_windows = 0
+        for key, n, biased in ((_RARE_KEY, cycles, True), (_PLAIN_KEY, plain_cycles, False)):
+            compiled = _CompiledChain(self.chain, self.biasing_probability if biased else None)
+            states: list[State] = list(compiled.index)
+            rng = Streams(seed, 0).generator(f"cycles-{key:x}")
+            excess = np.zeros((n, len(COUNTS)))
+            region = np.zeros(n)
+            down = np.zeros(n)
+            for i in range(n):
+                inc = self._incident(compiled, states, rng, biased)
+                went_down = inc.down_s > 0.0
+                if biased:
+                    down[i] = inc.likelihood_ratio * inc.down_s
+                if went_down != biased:
+                    continue  # belongs to the other stratum: contributes 0 here
+                counts, length, ran = self._window(inc, _KeyedStreams(seed, 0, (key, i)))
+                customers += ran
+                down_windows += biased
+                plain_windows += not biased
+                lr = inc.likelihood_ratio
+                excess[i] = [lr * (counts[m] - healthy[m] * length) for m in COUNTS]
+                region[i] = lr * length
+            strata.append((excess, region, down))
+        z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+        tau = self.mean_cycle_s
+        coverage = 1.0 - sum(float(r.mean()) for _, r, _ in strata) / tau
+        rates = {}
+        for j, m in enumerate(COUNTS):
+            value = healthy[m] + sum(float(e[:, j].mean()) for e, _, _ in strata) / tau
+            var = sum(float(e[:, j].var(ddof=1)) / len(e) for e, _, _ in strata) / tau**2
+            var += healthy_var[m] * coverage**2
+            rates[m] = _normal(value, var, z)
+        rates["lost_revenue"] = rates["lost_checkouts"].scaled(self.scenario.costs.order_value) \
+            if self.scenario.costs.order_value > 0 else Estimate(0.0, 0.0, 0.0, "cycles-is")
+        d = strata[0][2]
+        unavailability = _normal(float(d.mean()) / tau, float(d.var(ddof=1)) / len(d) / tau**2, z)
+        lost_weighted = strata[0][0][:, 0]
+        total = float(np.abs(lost_weighted).sum())
+        ess = total**2 / float((lost_weighted**2).sum()) if total > 0 else math.nan
+        share = float(np.abs(lost_weighted).max()) / total if total > 0 else math.nan
+        measured = self.scenario.horizon_s - self.scenario.warmup_s
+        return CycleCustomerEstimates(
+            "cycles-balanced-failure-biasing", rates,
+            {m: e.scaled(measured) for m, e in rates.items()},
+            {m: e.scaled(YEAR_S) for m, e in rates.items()},
+            unavailability, tau, cycles, down_windows, plain_cycles, plain_windows, ess, share, customers,
+            time.perf_counter() - wall0, time.process_time() - cpu0,
+        )
+
+
+def _counts(rec) -> dict[str, float]:
+    return {
+        "lost_checkouts": float(rec.lost), "attempted_checkouts": float(rec.attempted),
+        "completed_checkouts": float(rec.completed), "deferred_checkouts": float(rec.deferred),
+        "attempts": float(rec.attempts), "extra_delay_s": float(rec.extra_delay_total),
+    }
+
+
+def _normal(value: float, variance: float, z: float) -> Estimate:
+    half = z * math.sqrt(max(variance, 0.0))
+    return Estimate(value, value - half, value + half, "cycles-is")
+
+
+def cycle_replications(scenario: Scenario, seed: int, cycles: int = 2000, plain_cycles: int = 200,
+                       confidence: float = CONFIDENCE) -> CycleCustomerEstimates:
+    """The regenerative importance-sampling estimate of ``scenario``'s customer metrics.
+
+    ``cycles`` biased incidents estimate the path-down incidents' share, ``plain_cycles`` original
+    ones the path-up incidents' share (see the module docstring). Per-horizon figures (measured
+    window × the steady-state rate) are in ``per_horizon``, with the same keys as a run's metrics.
+    """
+    return CycleEstimator(scenario).estimate(seed, cycles, plain_cycles, confidence)
