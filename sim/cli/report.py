@@ -17,6 +17,7 @@ import click
 
 from sim.cli.compare_text import comparison_text
 from sim.cli.format import INTERRUPTED, ProgressLine, header
+from sim.cli.method import checked_method, method_option, precision_request
 from sim.cli.options import (
     InputError,
     collect_overrides,
@@ -122,20 +123,33 @@ def load_variants(name: str | None, specs: list[list[tuple[str, str]]], shortcut
 @click.option("--out", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Folder for the results and the report (default: results/compare-<names>-<hash>).")
 @dpi_option
+@method_option
+@click.option("--precision", default=None, metavar="P",
+              help="Run the baseline until the 95% interval of every target metric is within ±P of its "
+                   "mean (e.g. 5%); the other scenarios then run the same replications (paired).")
+@click.option("--max-time", default=None, metavar="DURATION",
+              help="Wall-clock limit of the baseline's --precision run, e.g. 60s or 2m.")
+@click.option("--target", "targets", multiple=True, metavar="METRIC",
+              help="A metric whose interval must reach --precision (repeatable; default: lost_checkouts "
+                   "and unavailability).")
 @reports_input_errors
 def compare_command(scenarios, vary, variant, overrides, redundancy, replications, horizon, seed, workers,
-                    out, dpi) -> None:
+                    out, dpi, method, precision, max_time, targets) -> None:
     """Compare architectures: run every SCENARIO (files or built-in names; the first is the
     baseline), or variants of one SCENARIO (--vary, --variant), on the same seed and replications
     (common random numbers), print the key results and the paired differences against the
     baseline, store the JSON results and timelines in DIR, and write DIR/report.html
-    (self-contained), DIR/report.md and DIR/figures/*.png|svg. Re-draw later with `sim report DIR`."""
+    (self-contained), DIR/report.md and DIR/figures/*.png|svg. Re-draw later with `sim report DIR`.
+
+    --method windows stays paired: replication i of every scenario draws the same customers, and its
+    infrastructure path is the same for every scenario with the same failure laws."""
     # imported here, not at the top: the plotting stack is slow to import (see the module docstring)
     from sim.report.collect import COMPARISON_KIND, default_comparison_dir, store_comparison
     from sim.report.compare import build_compare_report
     from sim.report.comparison import load_comparison
     from sim.report.output import ReportError
 
+    wanted = precision_request(precision, max_time, targets, replications)
     quick = replications == 1
     shortcuts = collect_overrides(overrides, None if quick else replications, horizon, seed)
     if vary or variant:
@@ -161,7 +175,13 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     reps = 1 if quick else resolved[0].replications if replications is None else replications
     root_seed = resolved[0].seed if seed is None else seed
     resolved = [dataclasses.replace(s, replications=reps, seed=root_seed) for s in resolved]
-    folder = Path(out) if out else default_comparison_dir(resolved, reps, root_seed)
+    chosen = {checked_method(method, s) for s in resolved}
+    if len(chosen) > 1:  # auto chose differently (e.g. a variant that never fails): one estimator for all
+        raise InputError(f"--method {method}: picks {' and '.join(sorted(chosen))} for these scenarios; "
+                         "name one method so every difference compares like with like")
+    method = chosen.pop()
+    folder = Path(out) if out else default_comparison_dir(resolved, reps, root_seed, method=method,
+                                                          precision=wanted)
     try:
         _prepare_out(folder, COMPARISON_KIND)
     except ReportError as err:
@@ -171,6 +191,10 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
         click.echo(text)
     command = _command_line("compare", scenarios, overrides, redundancy, replications, horizon, seed,
                             vary, variant)
+    for flag, value in (("--method", None if method == "crude" else method), ("--precision", precision),
+                        ("--max-time", max_time)):
+        command += f" {flag} {shlex.quote(value)}" if value else ""
+    command += "".join(f" --target {shlex.quote(t)}" for t in targets)
     progress = ProgressLine()
 
     def echo(text: str) -> None:
@@ -179,7 +203,7 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
 
     try:
         store_comparison(resolved, folder, reps, root_seed, workers, command, echo=echo,
-                         progress=progress.update, headers=headers)
+                         progress=progress.update, headers=headers, method=method, precision=wanted)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"interrupted: the comparison in {folder} is incomplete; run the same command again",

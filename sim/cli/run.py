@@ -10,12 +10,11 @@ from pathlib import Path
 import click
 
 from sim.cli.format import INTERRUPTED, ProgressLine, header, metric_table
+from sim.cli.method import checked_method, method_option, precision_request
 from sim.cli.options import (
     InputError,
     check_output_file,
     collect_overrides,
-    parse_max_time,
-    parse_precision,
     precision_options,
     replication_options,
     reports_input_errors,
@@ -24,12 +23,10 @@ from sim.cli.options import (
 )
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
-from sim.experiment.precision import DEFAULT_TARGETS, DERIVED, PrecisionOutcome, achieved, describe, percent
+from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent
 from sim.scenario import load_scenario
-from sim.scenario.errors import quoted
 from sim.scenario.io import jsonable, write_json_atomic
 from sim.scenario.spec import Scenario
-from sim.stats.metrics import METRICS
 
 STDOUT = "-"  # `--json -`: the JSON goes to standard output (and the table to standard error)
 
@@ -63,27 +60,6 @@ def check_plot_dir(plot_dir: str | None, force: bool) -> None:
                          "--force to overwrite its report files")
 
 
-def precision_request(precision: str | None, max_time: str | None, targets: tuple[str, ...],
-                      replications: int | None) -> dict:
-    """The keyword arguments of a precision-driven :func:`run` (empty without --precision); with
-    --precision, --replications is the first batch (the minimum), so it must be at least 2."""
-    if precision is None:
-        for flag, given in (("--max-time", max_time is not None), ("--target", bool(targets))):
-            if given:
-                raise InputError(f"{flag}: applies only to a precision-driven run; add --precision, e.g. 5%")
-        return {}
-    allowed = [*METRICS, *DERIVED]
-    for name in targets:
-        if name not in allowed:
-            raise InputError(f"--target {quoted(name)}: unknown metric; allowed: {', '.join(allowed)}")
-    if replications is not None and replications < 2:
-        raise InputError(f"--replications {replications}: with --precision it is the first batch and needs "
-                         "at least 2 replications")
-    return {"precision": parse_precision(precision),
-            "max_time": None if max_time is None else parse_max_time(max_time),
-            "targets": tuple(dict.fromkeys(targets)) or DEFAULT_TARGETS}
-
-
 def precision_report(outcome: PrecisionOutcome, wall_s: float) -> list[str]:
     """What a precision-driven run achieved, per target, and plainly which targets were not met."""
     why = {"precision": "every target met", "max_looks": f"the last of the looks ({outcome.looks[-1]})",
@@ -114,13 +90,15 @@ def precision_report(outcome: PrecisionOutcome, wall_s: float) -> list[str]:
                    "output (the table then goes to standard error).")
 @plot_option
 @force_option
+@method_option
 @reports_input_errors
 def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, precision, max_time,
-                targets, json_path, plot_dir, force) -> None:
+                targets, json_path, plot_dir, force, method) -> None:
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
     wanted = precision_request(precision, max_time, targets, replications)
     resolved = resolve(scenario, overrides, redundancy, replications, horizon, seed)
+    method = checked_method(method, resolved)
     check_output_file("--json", json_path)
     check_plot_dir(plot_dir, force)
     to_stdout = json_path == STDOUT
@@ -128,8 +106,9 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     echo(header(scenario, resolved))
     progress = ProgressLine()
     try:
+        # --plot of a non-crude run: the representative replication is simulated again in full
         result = run(resolved, workers=workers, progress=progress.callback(resolved.name),
-                     timelines=bool(plot_dir), **wanted)
+                     timelines=bool(plot_dir) and method == "crude", method=method, **wanted)
     except KeyboardInterrupt:
         what = "precision-driven run" if wanted else f"{resolved.replications} replications"
         raise interrupted(progress, f"{what} stopped, no results") from None
@@ -137,7 +116,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     echo(metric_table(result.metrics, resolved.horizon_s))
     echo(
         f"\n{result.replications} replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
-        f"{result.workers} worker(s): {result.wall_s:.1f} s wall, {result.customers:,} customers "
+        f"{result.workers} worker(s){'' if result.method == 'crude' else ', method ' + result.method}: "
+        f"{result.wall_s:.1f} s wall, {result.customers:,} customers "
         f"({result.customers_per_s:,.0f}/s)"
     )
     if result.precision is not None:

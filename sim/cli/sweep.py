@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from sim.cli.format import availability, number
+from sim.cli.method import method_option
 from sim.cli.options import (
     InputError,
     check_output_folder,
@@ -19,6 +20,7 @@ from sim.cli.options import (
     write_error,
 )
 from sim.experiment.executors import DASK_LOCAL, ExecutorError
+from sim.experiment.methods import MethodError
 from sim.scenario import describe
 from sim.sweeps.runner import (
     SAMPLERS,
@@ -135,25 +137,32 @@ def _interval(low: float, high: float) -> str:
 @click.option("--reference", default=None, metavar="POINT",
               help="Add each point's paired difference to this point (an id, or KEY=VALUE,...) to "
                    "summary.csv.")
+@method_option
 @reports_input_errors
 def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, replications, seed, horizon,
-                  overrides, redundancy, out, workers, dask, reference) -> None:
+                  overrides, redundancy, out, workers, dask, reference, method) -> None:
     """Run SCENARIO (default: baseline) at every point of a design, R replications each, and write
     results.csv (one row per point × replication), summary.csv (mean and 95% CI per point) and
-    manifest.json. Finished tasks are stored as they arrive: the same command resumes."""
+    manifest.json. Finished tasks are stored as they arrive: the same command resumes. The folder's
+    name (a content hash) includes --method unless it is crude, so estimators never share a folder."""
     if dask not in (None, "local") and workers is not None:
         raise InputError("--workers applies to --dask local only: an existing Dask cluster has its own "
                          "workers")
     spec = read_sweep_file(sweep_file) if sweep_file else SweepSpec()
     given = SweepSpec.from_options(grid, ranges, lhs, scenario=scenario, samples=samples, sampler=sampler,
                                    replications=replications, seed=seed, reference=reference)
-    plan = plan_sweep(spec.merged(given), collect_overrides(overrides, None, horizon, None), redundancy)
+    merged = spec.merged(given)
+    try:
+        plan = plan_sweep(merged, collect_overrides(overrides, None, horizon, None), redundancy, method)
+    except MethodError as err:
+        raise InputError(f"--method {method}: {str(err).removeprefix(f'method {method}: ')}") from None
     folder = Path(out) if out is not None else Path("results") / plan.name
     check_output_folder("--out", str(folder))
     check_folder(folder, plan)
     click.echo(describe(plan.base))
     click.echo(f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} replications = "
-               f"{plan.total} tasks, seed {plan.seed} → {folder}")
+               f"{plan.total} tasks, seed {plan.seed}"
+               + (f", method {method}" if method != "crude" else "") + f" → {folder}")
     bar = ProgressBar(sys.stderr.isatty())
     try:
         result = run_sweep(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=bar,

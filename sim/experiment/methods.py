@@ -101,8 +101,8 @@ def has_failures(scenario: Scenario) -> bool:
 def unavailable(method: str) -> str:
     """Why ``method`` cannot run here (one line)."""
     if method == RARE:
-        return (f"method rare needs the rare-cycle estimator ({CYCLES_MODULE}), which is not available in "
-                "this installation; use --method windows or crude")
+        return (f"method rare: needs the rare-cycle estimator ({CYCLES_MODULE}), which is not available in "
+                "this installation; use method windows or crude")
     return f"unknown method {method!r}; allowed: {', '.join(METHODS)}"
 
 

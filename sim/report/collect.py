@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -110,10 +111,14 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 
 def default_comparison_dir(scenarios: Sequence[Scenario], replications: int, seed: int,
-                           root: Path = Path("results")) -> Path:
-    """``results/compare-<names>-<hash>``: the same comparison always gets the same folder."""
+                           root: Path = Path("results"), method: str = "crude",
+                           precision: dict | None = None) -> Path:
+    """``results/compare-<names>-<hash>``: the same comparison always gets the same folder (the
+    estimator and a precision target are part of the hash unless crude and fixed-size)."""
     names = "-".join(unique_labels([s.name for s in scenarios]))[:60].rstrip("-")
     key = "|".join([*(scenario_hash(s) for s in scenarios), str(replications), str(seed)])
+    if method != "crude" or precision:
+        key += f"|{method}|{json.dumps(precision or {}, sort_keys=True, default=list)}"
     return root / f"compare-{names}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
@@ -121,7 +126,8 @@ def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int
                      workers: int | None = None, command: str = "",
                      echo: Callable[[str], None] = lambda _: None,
                      progress: Callable[[str, int, int], None] | None = None,
-                     headers: Sequence[str] | None = None) -> Path:
+                     headers: Sequence[str] | None = None, method: str = "crude",
+                     precision: dict | None = None) -> Path:
     """Run every scenario on the same seed (common random numbers) and store what the report needs.
 
     Returns the manifest's path. Each scenario is run once with :func:`sim.experiment.run` (its
@@ -129,6 +135,15 @@ def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int
     representative timeline and the per-outage recovery times. ``progress(label, done, total)``
     is called as replications finish. ``headers``: each scenario's one-line description as the
     command printed it (stored in the manifest for the report).
+
+    ``method``: the estimator (a resolved name, as for :func:`sim.experiment.run`). Paired differences
+    stay paired with any of them: replication i of every scenario uses the same streams, and with
+    incident windows the infrastructure path of replication i is the same for every scenario whose
+    failure laws are the same. Without crude runs there are no per-replication timelines: the
+    representative replication (of the baseline) is simulated once more in full for each scenario.
+    ``precision``: the keyword arguments of a precision-driven run (``precision``, ``max_time``,
+    ``targets``) for the baseline; the other scenarios then run the baseline's final number of
+    replications, so every difference is paired replication by replication.
     """
     out = Path(out)
     labels = unique_labels([s.name for s in scenarios])
@@ -136,13 +151,21 @@ def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int
     for index, (label, scenario) in enumerate(zip(labels, scenarios, strict=True)):
         echo(f"running {label}: {replications} replication{'s' if replications != 1 else ''}, seed {seed}")
         report = None if progress is None else (lambda done, total, x=label: progress(x, done, total))
+        crude = method == "crude"
+        wanted = precision if precision and index == 0 else {}
         result = run(scenario, replications=replications, seed=seed, workers=workers, progress=report,
-                     timelines=True)
+                     timelines=crude, method=method, **wanted)
         if index == 0:
             representative = representative_replication(result.per_replication)
+            replications = result.replications
         write_json_atomic(out / "results" / f"{label}.json", result.to_dict())
-        write_json_atomic(out / "timelines" / f"{label}.json",
-                          timeline_record(scenario, result.timelines, representative))
+        if crude:
+            record = timeline_record(scenario, result.timelines, representative)
+        else:  # the representative alone, from a full run (the estimator keeps no timeline)
+            full = run_replication(scenario, seed, representative, timeline=True).timeline
+            record = timeline_record(scenario, [full], 0, REPRESENTATIVE_RULE + " (simulated in full)")
+            record["replication"] = record["windows"][0]["replication"] = representative
+        write_json_atomic(out / "timelines" / f"{label}.json", record)
     manifest = {
         "kind": COMPARISON_KIND,
         "version": __version__,
@@ -150,6 +173,9 @@ def store_comparison(scenarios: Sequence[Scenario], out: Path, replications: int
         "command": command,
         "seed": seed,
         "replications": replications,
+        "method": method,
+        "precision": None if not precision else {k: list(v) if isinstance(v, tuple) else v
+                                                 for k, v in precision.items()},
         "representative_replication": representative,
         "representative_rule": REPRESENTATIVE_RULE,
         "scenarios": [

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim import __version__
 from sim.experiment.executors import Task
+from sim.experiment.methods import CRUDE, resolve_method
 from sim.random.streams import name_key
 from sim.scenario import ScenarioError, load_scenario, parse_toml_value, scenario_from_dict, scenario_to_dict
 from sim.scenario.durations import parse_duration
@@ -51,6 +52,9 @@ class SweepPlan:
     design: dict[str, Any]  # the design as stated, resolved to numbers (for the manifest)
     hash: str  # sha256 hex of the content
     reference: int | None = None
+    #: each point's estimator (:mod:`sim.experiment.methods`, resolved: never "auto")
+    methods: tuple[str, ...] = ()
+    method: str = CRUDE  # as asked ("auto" included); part of the content hash unless crude
 
     @property
     def name(self) -> str:
@@ -66,7 +70,11 @@ class SweepPlan:
         for p, scenario in enumerate(self.scenarios):
             for r in range(self.replications):
                 if (p, r) not in skip:
-                    yield Task((p, r), scenario, self.seed, r)
+                    yield Task((p, r), scenario, self.seed, r, method=self.point_method(p))
+
+    def point_method(self, point: int) -> str:
+        """The estimator of ``point``'s replications."""
+        return self.methods[point] if self.methods else CRUDE
 
     def manifest(self) -> dict[str, Any]:
         """What ``manifest.json`` says: enough to reproduce every number in the folder."""
@@ -74,6 +82,7 @@ class SweepPlan:
             "format": FORMAT, "hash": self.hash, "name": self.name, "version": __version__,
             "scenario": scenario_to_dict(self.base), "design": self.design,
             "replications": self.replications, "seed": self.seed, "reference": self.reference,
+            "method": self.method, "methods": [self.point_method(p) for p in range(len(self.points))],
             "tasks": self.total, "points": [{"point": i, **p} for i, p in enumerate(self.points)],
         }
 
@@ -309,11 +318,14 @@ def _base_scenario(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, obje
 
 
 def plan_sweep(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, object] = (),
-               redundancy: int | None = None) -> SweepPlan:
+               redundancy: int | None = None, method: str = CRUDE) -> SweepPlan:
     """Check a sweep and resolve it into points and their scenarios; raises :class:`DesignError`
     (or :class:`ScenarioError` for the base scenario) before any work is done.
 
-    ``overrides`` and ``redundancy`` change the base scenario, as for ``sim run``.
+    ``overrides`` and ``redundancy`` change the base scenario, as for ``sim run``. ``method`` is the
+    estimator of every replication (resolved per point for "auto"; an unavailable one raises
+    :class:`~sim.experiment.methods.MethodError`); the content hash includes it unless it is crude
+    (so crude folders keep their names and crude and windows results never share a folder).
     """
     base = _base_scenario(spec, overrides, redundancy)
     replications = base.replications if spec.replications is None else spec.replications
@@ -354,10 +366,13 @@ def plan_sweep(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, object] 
     scenarios = [_point_scenario(base_dict, p, i, spec, base.source) for i, p in enumerate(points)]
     reference = _resolve_reference(spec.reference, keys, points)
     digest = hashlib.sha256()
-    head = {"format": FORMAT, "keys": keys, "replications": replications, "seed": seed}
+    methods = tuple(resolve_method(method, s) for s in scenarios)
+    head: dict[str, object] = {"format": FORMAT, "keys": keys, "replications": replications, "seed": seed}
+    if method != CRUDE:
+        head.update(method=method, methods=methods)
     digest.update(json.dumps(head, sort_keys=True).encode())
     for s in scenarios:  # the resolved scenarios: "20m" and 1200 are the same point
         canonical = json.dumps(jsonable(scenario_to_dict(s)), sort_keys=True, separators=(",", ":"))
         digest.update(canonical.encode())
     return SweepPlan(base, keys, tuple(points), tuple(scenarios), replications, seed, design,
-                     digest.hexdigest(), reference)
+                     digest.hexdigest(), reference, methods, method)

@@ -95,7 +95,8 @@ def run_sweep(plan: SweepPlan, executor: Executor | str | None = None, workers: 
     if isinstance(executor, Executor) and workers is not None:
         raise ValueError("workers= applies to an executor given by name; this one has its own workers")
     for p, point_scenario in enumerate(plan.scenarios):  # refuse a point that would never finish
-        check_workload(point_scenario, f"point {p}")
+        if plan.point_method(p) == "crude":  # other estimators simulate a fraction of the customers
+            check_workload(point_scenario, f"point {p}")
     wall0 = time.perf_counter()
     store = ResultStore(out, plan) if out is not None else None
     stored: dict[Key, dict[str, float]] = store.stored if store is not None else {}
@@ -162,7 +163,8 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
           replications: int | None = None, seed: int | None = None,
           executor: Executor | str | None = None, out: str | Path | None = None, reference: object = None,
           *, sampler: str = "lhs", workers: int | None = None,
-          overrides: Sequence[str] | Mapping[str, object] = (), parquet: bool | None = None) -> Any:
+          overrides: Sequence[str] | Mapping[str, object] = (), parquet: bool | None = None,
+          method: str = "crude") -> Any:
     """Sweep ``scenario`` (a Scenario, a file, a built-in name; None: baseline) over a design.
 
     ``grid={"tiers.payment.replicas": [1, 2, 3]}``, ``ranges={"tiers.payment.mttr": ("5m", "60m", 12)}``
@@ -172,6 +174,8 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
     ``workers``), "serial", "dask" (a new LocalCluster), a Dask scheduler address or an
     :class:`~sim.experiment.executors.Executor`. With ``out``, results are stored there and a re-run resumes.
     ``reference`` (a point id or {key: value}) adds paired differences to ``summary.csv``.
+    ``method``: the estimator of every replication, as for :func:`sim.run` (crude, windows, rare, auto);
+    the folder's content hash includes it, so results of two estimators never mix.
 
     Returns the tidy table, one row per (point, replication): a pandas DataFrame if pandas is
     installed, else a list of dicts.
@@ -184,7 +188,7 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
     duplicated = [k for k in spec.keys if spec.keys.count(k) > 1]
     if duplicated:
         raise DesignError("sweep", duplicated[0], "swept twice (in two of grid, ranges and lhs)")
-    plan = plan_sweep(spec, overrides)
+    plan = plan_sweep(spec, overrides, method=method)
     result = run_sweep(plan, executor, workers, out, parquet=parquet)
     columns, rows = result.table()
     try:
