@@ -103,6 +103,15 @@ class CycleCustomerEstimates:
     customers: int
     wall_s: float
     cpu_s: float
+    # for comparisons with crude full runs: the long-run variance per second of lost checkouts,
+    # Var(Y_lost − rate·τ)/E[τ] ≈ E[E_lost²]/E[τ] (healthy losses ignored), each cycle's second
+    # moment taken under the original law (E_P[g] = E_P'[L·g]), and the full model's wall time
+    # per simulated second (from the healthy segments)
+    crude_lost_variance_per_s: float = math.nan
+    full_model_wall_per_s: float = math.nan
+    # the path-down incidents' share of each rate (the weighted stratum alone, excess over healthy)
+    path_down_rates_per_s: dict[str, Estimate] | None = None
+    crude_path_down_lost_variance_per_s: float = math.nan  # that share's crude variance, as above
 
 
 @dataclass
@@ -134,6 +143,7 @@ class CycleEstimator:
         rate = scenario.traffic.arrival_rate_per_s
         self.healthy_s = healthy_s if healthy_s is not None else max(3600.0, 40_000.0 / max(rate, 1e-9))
         self.healthy_segments = healthy_segments
+        self.full_model_wall_per_s = math.nan
         self._replicas = self._replica_groups()
         self.mean_incident_s, self.mean_up_s = self._exact_means()
 
@@ -223,6 +233,7 @@ class CycleEstimator:
         length = self.healthy_s / self.healthy_segments
         samples: dict[str, list[float]] = {m: [] for m in COUNTS}
         customers = 0
+        wall0 = time.perf_counter()
         for j in range(self.healthy_segments):
             rec = self.windows._run(_KeyedStreams(seed, 0, (_SEGMENT_KEY, j)), 0.0, (c + w, c + w + length),
                                     c + w, [], math.inf)
@@ -231,6 +242,7 @@ class CycleEstimator:
             for m, v in _counts(rec).items():
                 samples[m].append(v / length)
         n = self.healthy_segments
+        self.full_model_wall_per_s = (time.perf_counter() - wall0) / (n * (length + c + w))
         means = {m: float(np.mean(v)) for m, v in samples.items()}
         variances = {m: float(np.var(v, ddof=1)) / n if n > 1 else 0.0 for m, v in samples.items()}
         return means, variances, customers
@@ -244,6 +256,7 @@ class CycleEstimator:
         wall0, cpu0 = time.perf_counter(), time.process_time()
         healthy, healthy_var, customers = self.healthy_rates(seed)
         strata = []
+        second_moments = []
         down_windows = plain_windows = 0
         for key, n, biased in ((_RARE_KEY, cycles, True), (_PLAIN_KEY, plain_cycles, False)):
             compiled = _CompiledChain(self.chain, self.biasing_probability if biased else None)
@@ -252,6 +265,7 @@ class CycleEstimator:
             excess = np.zeros((n, len(COUNTS)))
             region = np.zeros(n)
             down = np.zeros(n)
+            second_moment = 0.0
             for i in range(n):
                 inc = self._incident(compiled, states, rng, biased)
                 went_down = inc.down_s > 0.0
@@ -266,7 +280,9 @@ class CycleEstimator:
                 lr = inc.likelihood_ratio
                 excess[i] = [lr * (counts[m] - healthy[m] * length) for m in COUNTS]
                 region[i] = lr * length
+                second_moment += lr * (counts["lost_checkouts"] - healthy["lost_checkouts"] * length) ** 2 / n
             strata.append((excess, region, down))
+            second_moments.append(second_moment)
         z = float(stats.norm.ppf(0.5 + confidence / 2.0))
         tau = self.mean_cycle_s
         coverage = 1.0 - sum(float(r.mean()) for _, r, _ in strata) / tau
@@ -276,6 +292,10 @@ class CycleEstimator:
             var = sum(float(e[:, j].var(ddof=1)) / len(e) for e, _, _ in strata) / tau**2
             var += healthy_var[m] * coverage**2
             rates[m] = _normal(value, var, z)
+        excess_down = strata[0][0]
+        path_down = {m: _normal(float(excess_down[:, j].mean()) / tau,
+                                float(excess_down[:, j].var(ddof=1)) / len(excess_down) / tau**2, z)
+                     for j, m in enumerate(COUNTS)}
         rates["lost_revenue"] = rates["lost_checkouts"].scaled(self.scenario.costs.order_value) \
             if self.scenario.costs.order_value > 0 else Estimate(0.0, 0.0, 0.0, "cycles-is")
         d = strata[0][2]
@@ -290,7 +310,8 @@ class CycleEstimator:
             {m: e.scaled(measured) for m, e in rates.items()},
             {m: e.scaled(YEAR_S) for m, e in rates.items()},
             unavailability, tau, cycles, down_windows, plain_cycles, plain_windows, ess, share, customers,
-            time.perf_counter() - wall0, time.process_time() - cpu0,
+            time.perf_counter() - wall0, time.process_time() - cpu0, sum(second_moments) / tau,
+            self.full_model_wall_per_s, path_down, second_moments[0] / tau,
         )
 
 
