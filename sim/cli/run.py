@@ -114,6 +114,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         raise interrupted(progress, f"{what} stopped, no results") from None
     progress.close()
     echo(metric_table(result.metrics, resolved.horizon_s))
+    for name, why in result.not_estimated().items():
+        echo(f"{name}: {why}")
     echo(
         f"\n{result.replications} replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
         f"{result.workers} worker(s){'' if result.method == 'crude' else ', method ' + result.method}: "
