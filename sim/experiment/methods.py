@@ -7,8 +7,9 @@
   scenarios with the same failure laws share the path of every replication index (paired comparisons
   stay paired). Its metrics estimate the same per-horizon means without bias; ``mean_in_system``
   needs the whole run's in-system area and is not estimated (reported as null, with the reason);
-- ``"rare"``: importance-sampled regenerative cycles of a Markov infrastructure, available when the
-  module ``sim.rare.cycles`` is installed alongside;
+- ``"rare"``: importance-sampled regenerative cycles of a Markov infrastructure, available once a
+  per-replication estimator from ``sim.rare.cycles`` is registered in :data:`ESTIMATORS` (one entry:
+  ``RARE: <function of (scenario, seed, replication, timeline)>``);
 - ``"auto"``: ``rare`` when the scenario's infrastructure is a Markov chain and the rare-cycle
   estimator is available, else ``windows`` when the scenario has failures (or injected outages),
   else ``crude`` (nothing ever fails: a window run would be the healthy run itself).
@@ -101,8 +102,8 @@ def has_failures(scenario: Scenario) -> bool:
 def unavailable(method: str) -> str:
     """Why ``method`` cannot run here (one line)."""
     if method == RARE:
-        return (f"method rare: needs the rare-cycle estimator ({CYCLES_MODULE}), which is not available in "
-                "this installation; use method windows or crude")
+        return (f"method rare: needs the rare-cycle estimator ({CYCLES_MODULE}) as a per-replication "
+                "estimator, which this installation does not have; use method windows or crude")
     return f"unknown method {method!r}; allowed: {', '.join(METHODS)}"
 
 

@@ -51,8 +51,9 @@ def test_rare_without_the_cycle_estimator_is_one_line_exit_2(command: list[str],
     result = invoke(*command, "--method", "rare", *out)
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines == ["Error: --method rare: needs the rare-cycle estimator (sim.rare.cycles), which is not "
-                     "available in this installation; use method windows or crude"]
+    assert lines == ["Error: --method rare: needs the rare-cycle estimator (sim.rare.cycles) as a "
+                     "per-replication estimator, which this installation does not have; use method windows "
+                     "or crude"]
     assert not (tmp_path / "o").exists()
 
 
