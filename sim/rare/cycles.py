@@ -45,6 +45,16 @@ error of the rare stratum bounded as failures get rarer (Shahabuddin, Management
 Shahabuddin & Nakayama, IEEE Trans. Reliability 50, 2001). The effective sample size and the
 largest weight's share are reported on the weighted lost checkouts.
 
+**Control variate for lost checkouts.** A customer arriving while the path is down is, for
+zero-time requests without retries, exactly a lost one, so λ·D (D the cycle's path-down time)
+follows the lost checkouts closely, and E[D]/E[τ] = U is known exactly (the chain's stationary
+solve, :func:`sim.rare.markov.stationary`). The rare stratum therefore estimates
+E[L·(E_lost − λ·D)] and λ·U is added back: with the coefficient fixed at λ (not fitted) the
+estimator stays exactly unbiased, and only what customers add to or take from λ·D (requests in
+flight, retries that outlast the outage, the drain) is left to sample. The path-down share in
+``path_down_rates_per_s`` uses the same control; the effective sample size and the largest
+weight's share describe the sampled term L·(E_lost − λ·D).
+
 **Per horizon and per year.** The per-horizon figure is the steady-state rate × the measured
 window (horizon − warm-up). From an all-up start the true mean differs by the transient, of the
 order of (mean incident length)/(measured window) relatively — small when the horizon is much
@@ -72,7 +82,7 @@ from scipy import stats
 from sim.random.streams import Streams
 from sim.rare.biasing import BIASING_PROBABILITY, _CompiledChain
 from sim.rare.estimates import CONFIDENCE, Estimate
-from sim.rare.markov import InfrastructureChain, State
+from sim.rare.markov import InfrastructureChain, State, stationary
 from sim.rare.window_times import WindowTimes
 from sim.rare.windows import WindowEstimator, _KeyedStreams
 from sim.scenario.spec import Scenario
@@ -98,7 +108,7 @@ class CycleCustomerEstimates:
     down_windows: int  # of which went down: customer windows run
     plain_cycles: int
     plain_windows: int
-    effective_sample_size: float  # (Σ L·E)² / Σ (L·E)² of the rare stratum's lost checkouts
+    effective_sample_size: float  # (Σ|x|)² / Σ x² of the rare stratum's sampled lost term x
     max_weight_share: float
     customers: int
     wall_s: float
@@ -134,18 +144,22 @@ class CycleEstimator:
                  healthy_segments: int = 8) -> None:
         if any(rates[0] > 0.0 for rates in InfrastructureChain(scenario).zone_rates):
             raise ValueError("zone outages are not supported by the cycle estimator (use incident windows)")
+        if scenario.traffic.time_varying:
+            raise ValueError("the cycle estimator needs steady traffic (no daily curve, spike or ramp): "
+                             "use incident windows")
         self.scenario = scenario
         self.chain = InfrastructureChain(scenario)
         # window runs on an unbounded clock: the cycle, not the scenario's horizon, decides
         self.windows = WindowEstimator(replace(scenario, warmup_s=0.0, horizon_s=1e15), times)
         self.times = self.windows.times
         self.biasing_probability = biasing_probability
-        rate = scenario.traffic.arrival_rate_per_s
+        rate = self._rate = scenario.traffic.arrival_rate_per_s
         self.healthy_s = healthy_s if healthy_s is not None else max(3600.0, 40_000.0 / max(rate, 1e-9))
         self.healthy_segments = healthy_segments
         self.full_model_wall_per_s = math.nan
         self._replicas = self._replica_groups()
         self.mean_incident_s, self.mean_up_s = self._exact_means()
+        self.unavailability = stationary(self.chain).unavailability  # exact, GTH
 
     @property
     def mean_cycle_s(self) -> float:
@@ -279,6 +293,8 @@ class CycleEstimator:
                 plain_windows += not biased
                 lr = inc.likelihood_ratio
                 excess[i] = [lr * (counts[m] - healthy[m] * length) for m in COUNTS]
+                if biased:  # the control variate of lost checkouts: λ × the cycle's down time
+                    excess[i, 0] -= self._rate * lr * inc.down_s
                 region[i] = lr * length
                 second_moment += lr * (counts["lost_checkouts"] - healthy["lost_checkouts"] * length) ** 2 / n
             strata.append((excess, region, down))
@@ -289,6 +305,8 @@ class CycleEstimator:
         rates = {}
         for j, m in enumerate(COUNTS):
             value = healthy[m] + sum(float(e[:, j].mean()) for e, _, _ in strata) / tau
+            if m == "lost_checkouts":
+                value += self._rate * self.unavailability  # E[λ·D]/E[τ] = λ·U, exactly
             var = sum(float(e[:, j].var(ddof=1)) / len(e) for e, _, _ in strata) / tau**2
             var += healthy_var[m] * coverage**2
             rates[m] = _normal(value, var, z)
@@ -296,6 +314,10 @@ class CycleEstimator:
         path_down = {m: _normal(float(excess_down[:, j].mean()) / tau,
                                 float(excess_down[:, j].var(ddof=1)) / len(excess_down) / tau**2, z)
                      for j, m in enumerate(COUNTS)}
+        lost_down = path_down["lost_checkouts"]
+        shift = self._rate * self.unavailability
+        path_down["lost_checkouts"] = Estimate(lost_down.value + shift, lost_down.ci_low + shift,
+                                               lost_down.ci_high + shift, lost_down.method)
         rates["lost_revenue"] = rates["lost_checkouts"].scaled(self.scenario.costs.order_value) \
             if self.scenario.costs.order_value > 0 else Estimate(0.0, 0.0, 0.0, "cycles-is")
         d = strata[0][2]

@@ -86,6 +86,9 @@ def test_relative_half_width_stays_bounded_as_outages_get_rarer() -> None:
     common = rare_estimate("1e-4").rates_per_s["lost_checkouts"].rel_half_width
     rare = rare_estimate("1e-8").rates_per_s["lost_checkouts"].rel_half_width
     assert rare < 3.0 * common
+    # the same for the unavailability from the same weighted cycles (no control variate)
+    common_u = rare_estimate("1e-4").unavailability.rel_half_width
+    assert rare_estimate("1e-8").unavailability.rel_half_width < 3.0 * common_u
 
 
 def test_the_same_seed_gives_the_same_estimate() -> None:
