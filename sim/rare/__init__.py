@@ -12,5 +12,7 @@ that evolve on their own, whatever the customers do.
 - :mod:`sim.rare.estimates`: point estimates with delta-method intervals and one-sided bounds;
 - :mod:`sim.rare.windows`: the customer metrics of a replication from customer runs through its
   incident windows only (the path scripted into the model) plus scaled healthy-only segments
-  (:mod:`sim.rare.window_times`: the windows' look-back, warm-up and drain).
+  (:mod:`sim.rare.window_times`: the windows' look-back, warm-up and drain);
+- :mod:`sim.rare.cycles`: customer metrics per second, per horizon and per year from regenerative
+  cycles, each incident's window weighted by its balanced-failure-biasing likelihood ratio.
 """
