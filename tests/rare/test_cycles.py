@@ -20,6 +20,7 @@ import pytest
 from scipy import stats
 
 from sim.experiment.replication import run_replication
+from sim.rare.biasing import _CompiledChain
 from sim.rare.cycles import CycleCustomerEstimates, CycleEstimator
 from sim.scenario.load import scenario_from_dict
 from sim.scenario.spec import Scenario
@@ -122,3 +123,44 @@ def test_lost_checkouts_per_horizon_agree_with_crude_full_runs(attempts: int) ->
     diff = cyc_lost.value - lost.mean()
     half = z * math.sqrt(cyc_se**2 + lost.var(ddof=1) / len(lost))
     assert abs(diff) <= half, (cyc_lost, lost.mean(), half)
+
+
+def test_scripted_incidents_replay_the_chain_path() -> None:
+    """Every incident's script takes replicas down and brings each back once, ends all up, and its
+    path-down time (a tier with no replica up) is the chain's down time."""
+    est = CycleEstimator(path(200.0, 1.0, LAMBDA))
+    compiled = _CompiledChain(est.chain, 0.8)
+    states = list(compiled.index)
+    rng = np.random.default_rng(5)
+    went_down = 0
+    for _ in range(200):
+        inc = est._incident(compiled, states, rng, biased=True)
+        down: dict[tuple[int, int], bool] = {}
+        since, scripted_down = None, 0.0
+        for at, tier, replica, is_down in inc.changes:
+            assert down.get((tier, replica), False) != is_down  # alternates, starting up
+            down[(tier, replica)] = is_down
+            tier_down = any(all(down.get((t, i), False) for i in range(2)) for t in range(2))
+            if tier_down and since is None:
+                since = at
+            elif not tier_down and since is not None:
+                scripted_down += at - since
+                since = None
+        assert not any(down.values()) and inc.changes[-1][0] == inc.length_s
+        assert inc.changes[0][0] == 0.0 and inc.changes[0][3]
+        assert scripted_down == pytest.approx(inc.down_s, rel=1e-9, abs=1e-9)
+        went_down += inc.down_s > 0
+    assert went_down > 0
+
+
+def test_time_varying_traffic_is_refused() -> None:
+    sc = path(200.0, 1.0, LAMBDA)
+    curve = scenario_from_dict({
+        "scenario": {"name": "c", "horizon": "1d"},
+        "traffic": {"arrival_rate": 1.0, "spikes": [{"start": "1h", "duration": "10m", "multiplier": 3}]},
+        "path": {"tiers": ["web", "payment"]},
+        "tiers": {name: {"replicas": 2, "service_time": "10ms", "mtbf": "10h", "mttr": "1h"}
+                  for name in sc.path},
+    })
+    with pytest.raises(ValueError, match="steady traffic"):
+        CycleEstimator(curve)
