@@ -100,7 +100,7 @@ class CycleEstimates:
         return self.cpu_s / self.cycles
 
 
-class _CompiledChain:
+class CompiledChain:
     """The chain's states numbered as they are first visited, each with its jump probabilities."""
 
     def __init__(self, chain: InfrastructureChain, biasing: float | None) -> None:
@@ -176,7 +176,7 @@ def regenerative_estimates(
     if biasing_probability is not None and not 0.0 < biasing_probability < 1.0:
         raise ValueError(f"biasing_probability must be in (0, 1), got {biasing_probability}")
     cpu0 = time.process_time()
-    compiled = _CompiledChain(chain, biasing_probability)
+    compiled = CompiledChain(chain, biasing_probability)
     uniform = _uniforms(Streams(seed, replication).generator("infrastructure-cycles")).__next__
     down, hold, jump = compiled.down, compiled.hold, compiled.jump
     if down[0]:

@@ -80,11 +80,11 @@ import numpy as np
 from scipy import stats
 
 from sim.random.streams import Streams
-from sim.rare.biasing import BIASING_PROBABILITY, _CompiledChain
+from sim.rare.biasing import BIASING_PROBABILITY, CompiledChain
 from sim.rare.estimates import CONFIDENCE, Estimate
 from sim.rare.markov import InfrastructureChain, State, stationary
 from sim.rare.window_times import WindowTimes
-from sim.rare.windows import WindowEstimator, _KeyedStreams
+from sim.rare.windows import KeyedStreams, WindowEstimator
 from sim.scenario.spec import Scenario
 
 YEAR_S = 365.0 * 86400.0
@@ -191,7 +191,7 @@ class CycleEstimator:
         return float(jump[0, 1:] @ h), float(hold[0])
 
     # -- infrastructure -------------------------------------------------------------------------
-    def _incident(self, compiled: _CompiledChain, states: list[State], rng: np.random.Generator,
+    def _incident(self, compiled: CompiledChain, states: list[State], rng: np.random.Generator,
                   biased: bool) -> _Incident:
         """One incident from the first failure back to all-up, as scripted replica changes."""
         down_ids: list[list[list[int]]] = [[[] for _ in groups] for groups in self._replicas]
@@ -235,7 +235,7 @@ class CycleEstimator:
         b = a + incident.length_s
         names = [tier.name for tier in self.scenario.tiers]
         script = [(a + at, names[ti], i, down) for at, ti, i, down in incident.changes]
-        rec = self.windows._run(streams, 0.0, (w, b + d), b, script, b + d + _WINDOW_LIMIT_DRAINS * d)
+        rec = self.windows.run_window(streams, 0.0, (w, b + d), b, script, b + d + _WINDOW_LIMIT_DRAINS * d)
         if rec is None:
             raise ValueError(f"an incident window did not settle within {_WINDOW_LIMIT_DRAINS:g} drains of "
                              f"{d:g} s (a metastable retry storm): use a full run")
@@ -249,8 +249,8 @@ class CycleEstimator:
         customers = 0
         wall0 = time.perf_counter()
         for j in range(self.healthy_segments):
-            rec = self.windows._run(_KeyedStreams(seed, 0, (_SEGMENT_KEY, j)), 0.0, (c + w, c + w + length),
-                                    c + w, [], math.inf)
+            streams = KeyedStreams(seed, 0, (_SEGMENT_KEY, j))
+            rec = self.windows.run_window(streams, 0.0, (c + w, c + w + length), c + w, [], math.inf)
             assert rec is not None  # no incident: a healthy run always closes
             customers += rec.customers
             for m, v in _counts(rec).items():
@@ -273,7 +273,7 @@ class CycleEstimator:
         second_moments = []
         down_windows = plain_windows = 0
         for key, n, biased in ((_RARE_KEY, cycles, True), (_PLAIN_KEY, plain_cycles, False)):
-            compiled = _CompiledChain(self.chain, self.biasing_probability if biased else None)
+            compiled = CompiledChain(self.chain, self.biasing_probability if biased else None)
             states: list[State] = list(compiled.index)
             rng = Streams(seed, 0).generator(f"cycles-{key:x}")
             excess = np.zeros((n, len(COUNTS)))
@@ -287,7 +287,7 @@ class CycleEstimator:
                     down[i] = inc.likelihood_ratio * inc.down_s
                 if went_down != biased:
                     continue  # belongs to the other stratum: contributes 0 here
-                counts, length, ran = self._window(inc, _KeyedStreams(seed, 0, (key, i)))
+                counts, length, ran = self._window(inc, KeyedStreams(seed, 0, (key, i)))
                 customers += ran
                 down_windows += biased
                 plain_windows += not biased

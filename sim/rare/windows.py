@@ -70,7 +70,7 @@ _DRAIN_STEP_S = 5.0
 _INCIDENT = 2  # recorder tag: a counted customer who arrived before the incident ended
 
 
-class _KeyedStreams(Streams):
+class KeyedStreams(Streams):
     """Customer streams of one window or healthy segment: keyed by (replication, tag, index)."""
 
     def __init__(self, seed: int, replication: int, key: tuple[int, ...]) -> None:
@@ -222,8 +222,8 @@ class WindowEstimator:
         return self._rate * sum(m(0.5 * (a + b)) * (b - a) for a, b in itertools.pairwise(cuts))
 
     # -- one model run ---------------------------------------------------------------------
-    def _run(self, streams: Streams, start_s: float, count: tuple[float, float], incident_end_s: float,
-             script: list, limit_s: float) -> _WindowRecorder | None:
+    def run_window(self, streams: Streams, start_s: float, count: tuple[float, float], incident_end_s: float,
+                   script: list, limit_s: float) -> _WindowRecorder | None:
         """Run from ``start_s`` (healthy, empty), count arrivals in ``count``; None: did not close."""
         sc = self.scenario
         rec = _WindowRecorder(count[0], count[1], incident_end_s, self.names)
@@ -272,8 +272,8 @@ class WindowEstimator:
         for k, (start, c0, b, c1) in enumerate(windows):
             limit = windows[k + 1][0] if k + 1 < len(windows) else math.inf
             script = [(at, names[ti], i, down) for at, ti, i, down in trace.changes if start <= at <= b]
-            streams = _KeyedStreams(seed, replication, (_WINDOW_KEY, k))
-            rec = self._run(streams, start, (c0, c1), b, script, limit)
+            streams = KeyedStreams(seed, replication, (_WINDOW_KEY, k))
+            rec = self.run_window(streams, start, (c0, c1), b, script, limit)
             if rec is None:
                 return self._full(seed, replication, len(windows), wall0, cpu0)
             counts.add(rec, 1.0)
@@ -296,7 +296,7 @@ class WindowEstimator:
             edges = [lo, hi]
         else:
             edges = [lo, *[h * HOUR_S for h in range(int(lo // HOUR_S) + 1, math.ceil(hi / HOUR_S))], hi]
-        offsets = _KeyedStreams(seed, replication, (_HEALTHY_KEY,)).uniform("segment-offsets")
+        offsets = KeyedStreams(seed, replication, (_HEALTHY_KEY,)).uniform("segment-offsets")
         for j, (b0, b1) in enumerate(itertools.pairwise(edges)):
             u = offsets()  # drawn for every bin, so bin j's offset does not depend on the others
             healthy = self.expected_arrivals(b0, b1) - sum(
@@ -309,9 +309,9 @@ class WindowEstimator:
             expected = self.expected_arrivals(seg0, seg0 + length)
             if expected <= 0.0:
                 continue  # no traffic at all in this bin
-            streams = _KeyedStreams(seed, replication, (_HEALTHY_KEY, j))
+            streams = KeyedStreams(seed, replication, (_HEALTHY_KEY, j))
             start = max(0.0, seg0 - t.lookback_s - t.warmup_s)
-            rec = self._run(streams, start, (seg0, seg0 + length), seg0, [], math.inf)
+            rec = self.run_window(streams, start, (seg0, seg0 + length), seg0, [], math.inf)
             assert rec is not None  # no incident customers: a healthy run always closes
             counts.add(rec, healthy / expected)
 

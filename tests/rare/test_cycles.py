@@ -20,7 +20,7 @@ import pytest
 from scipy import stats
 
 from sim.experiment.replication import run_replication
-from sim.rare.biasing import _CompiledChain
+from sim.rare.biasing import CompiledChain
 from sim.rare.cycles import CycleCustomerEstimates, CycleEstimator
 from sim.scenario.load import scenario_from_dict
 from sim.scenario.spec import Scenario
@@ -129,7 +129,7 @@ def test_scripted_incidents_replay_the_chain_path() -> None:
     """Every incident's script takes replicas down and brings each back once, ends all up, and its
     path-down time (a tier with no replica up) is the chain's down time."""
     est = CycleEstimator(path(200.0, 1.0, LAMBDA))
-    compiled = _CompiledChain(est.chain, 0.8)
+    compiled = CompiledChain(est.chain, 0.8)
     states = list(compiled.index)
     rng = np.random.default_rng(5)
     went_down = 0
