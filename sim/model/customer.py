@@ -66,6 +66,10 @@ class CheckoutFlow:
         self._backoff = streams.sampler("backoff", customer.retry_backoff)
         self._choice = streams.uniform("customer-choices")
         self._base_backoff_s = customer.retry_backoff.mean
+        # fixed per scenario, so worked out once rather than on every retry
+        self._cap_s = min(customer.backoff_cap_s, _MAX_BACKOFF_S)
+        m = customer.backoff_multiplier
+        self._max_growth_k = _LOG_MAX_GROWTH / math.log(m) if m > 1.0 else math.inf
         self._backoff_delay = {
             "sampled": self._sampled_backoff,
             "exponential-full-jitter": self._full_jitter,
@@ -200,23 +204,20 @@ class CheckoutFlow:
         m, k = self.spec.backoff_multiplier, c.attempt - 1
         if m <= 1.0 or k == 0:
             return 1.0 if k == 0 else m**k
-        return m ** min(float(k), _LOG_MAX_GROWTH / math.log(m))
-
-    def _cap_s(self) -> float:
-        return min(self.spec.backoff_cap_s, _MAX_BACKOFF_S)
+        return m ** min(float(k), self._max_growth_k)
 
     def _sampled_backoff(self, c: Customer) -> float:
-        return min(self._cap_s(), self._backoff() * self._growth(c))
+        return min(self._cap_s, self._backoff() * self._growth(c))
 
     def _full_jitter(self, c: Customer) -> float:
-        return self._choice() * min(self._cap_s(), self._base_backoff_s * self._growth(c))
+        return self._choice() * min(self._cap_s, self._base_backoff_s * self._growth(c))
 
     def _equal_jitter(self, c: Customer) -> float:
-        ceiling = min(self._cap_s(), self._base_backoff_s * self._growth(c))
+        ceiling = min(self._cap_s, self._base_backoff_s * self._growth(c))
         return ceiling / 2.0 + self._choice() * ceiling / 2.0
 
     def _decorrelated_jitter(self, c: Customer) -> float:
         base = self._base_backoff_s
         prev = c.prev_backoff or base
-        c.prev_backoff = min(self._cap_s(), base + self._choice() * (3.0 * prev - base))
+        c.prev_backoff = min(self._cap_s, base + self._choice() * (3.0 * prev - base))
         return c.prev_backoff
