@@ -241,7 +241,8 @@ class CycleEstimator:
                              f"{d:g} s (a metastable retry storm): use a full run")
         return _counts(rec), rec.horizon_s - w, rec.customers
 
-    def healthy_rates(self, seed: int) -> tuple[dict[str, float], dict[str, float], int]:
+    def healthy_rates(self, seed: int, replication: int = 0
+                      ) -> tuple[dict[str, float], dict[str, float], int]:
         """Healthy rates per second (mean over segments) and their variances, and customers run."""
         c, w = self.times.lookback_s, self.times.warmup_s
         length = self.healthy_s / self.healthy_segments
@@ -249,7 +250,7 @@ class CycleEstimator:
         customers = 0
         wall0 = time.perf_counter()
         for j in range(self.healthy_segments):
-            streams = KeyedStreams(seed, 0, (_SEGMENT_KEY, j))
+            streams = KeyedStreams(seed, replication, (_SEGMENT_KEY, j))
             rec = self.windows.run_window(streams, 0.0, (c + w, c + w + length), c + w, [], math.inf)
             assert rec is not None  # no incident: a healthy run always closes
             customers += rec.customers
@@ -261,21 +262,22 @@ class CycleEstimator:
         variances = {m: float(np.var(v, ddof=1)) / n if n > 1 else 0.0 for m, v in samples.items()}
         return means, variances, customers
 
-    def estimate(self, seed: int, cycles: int, plain_cycles: int, confidence: float = CONFIDENCE
-                 ) -> CycleCustomerEstimates:
+    def estimate(self, seed: int, cycles: int, plain_cycles: int, confidence: float = CONFIDENCE,
+                 replication: int = 0) -> CycleCustomerEstimates:
         """Estimate from ``cycles`` biased incidents (path-down stratum) and ``plain_cycles`` original
-        ones (path-up stratum), plus the healthy segments."""
+        ones (path-up stratum), plus the healthy segments. Different ``replication`` indices give
+        independent estimates (every stream is keyed by it)."""
         if cycles < 2 or plain_cycles < 2:
             raise ValueError(f"need at least 2 cycles in each stratum, got {cycles} and {plain_cycles}")
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        healthy, healthy_var, customers = self.healthy_rates(seed)
+        healthy, healthy_var, customers = self.healthy_rates(seed, replication)
         strata = []
         second_moments = []
         down_windows = plain_windows = 0
         for key, n, biased in ((_RARE_KEY, cycles, True), (_PLAIN_KEY, plain_cycles, False)):
             compiled = CompiledChain(self.chain, self.biasing_probability if biased else None)
             states: list[State] = list(compiled.index)
-            rng = Streams(seed, 0).generator(f"cycles-{key:x}")
+            rng = Streams(seed, replication).generator(f"cycles-{key:x}")
             excess = np.zeros((n, len(COUNTS)))
             region = np.zeros(n)
             down = np.zeros(n)
@@ -287,7 +289,7 @@ class CycleEstimator:
                     down[i] = inc.likelihood_ratio * inc.down_s
                 if went_down != biased:
                     continue  # belongs to the other stratum: contributes 0 here
-                counts, length, ran = self._window(inc, KeyedStreams(seed, 0, (key, i)))
+                counts, length, ran = self._window(inc, KeyedStreams(seed, replication, (key, i)))
                 customers += ran
                 down_windows += biased
                 plain_windows += not biased
