@@ -143,7 +143,8 @@ def _segments(scenario: Scenario) -> list[tuple[float, dict[int, int], frozenset
 
 def analytic_floor(scenario: Scenario) -> AnalyticFloor:
     """The scenario's no-traffic path availability over its measured window (see the module docstring)."""
-    tiers = {s.name: _path_down(dataclasses.replace(scenario, tiers=(s,)), {}, frozenset()) for s in scenario.tiers}
+    tiers = {s.name: _path_down(dataclasses.replace(scenario, tiers=(s,)), {}, frozenset())
+             for s in scenario.tiers}
     limited = [s for s in scenario.tiers if _limited(s)]
     if not limited:
         how = "independent replicas, MTBF/(MTBF+MTTR) each, zones as common causes"
@@ -158,7 +159,8 @@ def analytic_floor(scenario: Scenario) -> AnalyticFloor:
         how = "limited crews: birth-death chain per tier, zones as common causes (chain too large to solve)"
         exact = False
     else:
-        exponential = all(isinstance(s.mtbf, Exponential) and isinstance(s.mttr, Exponential) for s in limited)
+        exponential = all(isinstance(s.mtbf, Exponential) and isinstance(s.mttr, Exponential)
+                          for s in limited)
         how = ("limited crews: birth-death chain per tier with the laws' means"
                + ("" if exponential else " (exact for exponential laws only)") + ", zones as common causes")
         exact = exponential and not scenario.outages and not any(s.zones for s in limited)
@@ -181,16 +183,18 @@ def floor_lines(floor: AnalyticFloor, metrics: Mapping[str, Summary]) -> list[st
             where = ("inside" if avail.ci_low <= floor.availability <= avail.ci_high else
                      "above" if floor.availability > avail.ci_high else "below")
             interval = f"[{_pct(avail.ci_low)}, {_pct(avail.ci_high)}]"
-            lines.append(f"  simulated availability {_pct(avail.mean)} {interval}: the floor is {where} its interval (the difference is noise and the all-up start "
-                         "of each replication, which flatters short horizons)")
+            lines.append(f"  simulated availability {_pct(avail.mean)} {interval}: the floor is {where} its "
+                         "interval (the difference is noise and the all-up start of each replication, which "
+                         "flatters short horizons)")
         else:
             lines.append(f"  simulated availability {_pct(avail.mean)} (one replication: no interval)")
     lost = metrics.get("lost_fraction")
     if lost is not None and not math.isnan(lost.mean):
         gap = (1.0 - lost.mean) - (avail.mean if avail is not None else floor.availability)
         lines.append(f"  customers' view 1 − lost_fraction {_pct(1.0 - lost.mean)} ({gap * 100:+.4f} pp "
-                     "against availability): traffic effects — failover blips before a failed replica is taken out "
-                     "and timeouts lose checkouts; retries rescue some outage losses; queueing adds delay")
+                     "against availability): traffic effects — failover blips before a failed replica is "
+                     "taken out and timeouts lose checkouts; retries rescue some outage losses; queueing "
+                     "adds delay")
     return lines
 
 
