@@ -10,6 +10,7 @@ from typing import Any
 from sim.scenario.durations import format_duration
 from sim.scenario.spec import (
     ALL_REPLICAS,
+    RetryControlSpec,
     Scenario,
     TierSpec,
 )
@@ -22,6 +23,12 @@ def _inf(x: float) -> float | str:
 def _count(x: float) -> int | str:
     """A count the spec stores as a float (so it can be inf), written as TOML writes it."""
     return "inf" if math.isinf(x) else int(x)
+
+
+def _control_dict(c: RetryControlSpec) -> dict[str, Any]:
+    """A retry control as its table form (durations in seconds, keys without the _s)."""
+    durations = {"ttl_s": "ttl", "window_s": "window"}
+    return {"kind": c.kind, **{durations.get(name, name): value for name, value in c.params}}
 
 
 def _tier_dict(t: TierSpec) -> dict[str, Any]:
@@ -38,6 +45,8 @@ def _tier_dict(t: TierSpec) -> dict[str, Any]:
     else:  # the failover delay is derived from these two
         d["health_check_interval"] = t.health_check_interval_s
         d["unhealthy_threshold"] = t.unhealthy_threshold
+    if t.service_time_per_in_flight_s:  # absent when 0, so existing scenarios keep their hash
+        d["service_time_per_in_flight"] = t.service_time_per_in_flight_s
     if (a := t.async_processing) is not None:
         d["async_queue_capacity"] = _count(a.queue_capacity)
         d["async_max_delay"] = a.max_delay_s
@@ -45,6 +54,21 @@ def _tier_dict(t: TierSpec) -> dict[str, Any]:
         d["circuit_breaker"] = {"failure_rate_threshold": b.failure_rate_threshold, "window": b.window_s,
                                 "min_calls": b.min_calls, "open_duration": b.open_duration_s,
                                 "half_open_probes": b.half_open_probes}
+        # absent at their defaults, so scenarios without them keep their hash
+        if b.scope != "tier":
+            d["circuit_breaker"]["scope"] = b.scope
+        if b.kind != "threshold":
+            d["circuit_breaker"] = {"window": b.window_s, "min_calls": b.min_calls, "kind": b.kind,
+                                    "defensiveness": b.defensiveness,
+                                    **({"scope": b.scope} if b.scope != "tier" else {})}
+    if (r := t.retry) is not None:
+        d["retry"] = {"attempts": r.attempts, "timeout": _inf(r.timeout_s), "backoff": r.backoff.to_dict(),
+                      "backoff_policy": r.backoff_policy, "backoff_multiplier": r.backoff_multiplier,
+                      "backoff_cap": _inf(r.backoff_cap_s), "budget_scope": r.budget_scope}
+        if r.budget is not None:
+            d["retry"]["budget"] = _control_dict(r.budget)
+    if t.idempotency is not None:
+        d["idempotency"] = t.idempotency
     return d
 
 
@@ -66,7 +90,8 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
         "customer": {"max_attempts": c.max_attempts, "retry_backoff": c.retry_backoff.to_dict(),
                      "patience": c.patience.to_dict(), "backoff_multiplier": c.backoff_multiplier,
                      "backoff_cap": _inf(c.backoff_cap_s), "backoff_policy": c.backoff_policy,
-                     "abandon_probability": c.abandon_probability},
+                     "abandon_probability": c.abandon_probability,
+                     **({"retry_budget": _control_dict(c.retry_budget)} if c.retry_budget else {})},
         "path": {"tiers": list(s.path), "dependencies": list(s.dependencies)},
         "tiers": {t.name: _tier_dict(t) for t in s.tiers},
         "zones": {z.name: {"mtbf": "inf" if z.mtbf is None else z.mtbf.to_dict(), "mttr": z.mttr.to_dict()}

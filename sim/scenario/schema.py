@@ -27,9 +27,14 @@ from sim.scenario.errors import quoted
 from sim.scenario.spec import (
     ALL_REPLICAS,
     BACKOFF_POLICIES,
+    BREAKER_KINDS,
+    BREAKER_SCOPES,
     FAILURE_MODES,
     LOAD_BALANCING,
     MODES,
+    RETRY_CONTROL_PRESETS,
+    RETRY_SCOPES,
+    RetryControlSpec,
 )
 
 _T = TypeVar("_T")
@@ -247,6 +252,36 @@ def _dist(*, patience: bool = False, never: bool = False) -> Parser:
     return Parser(allowed, convert)
 
 
+#: a retry control table's keys: parser and the spec's parameter name (durations carry _s)
+_CONTROL_PARAMS: dict[str, tuple[Parser, str]] = {
+    "ratio": (_number(0), "ratio"), "min_per_s": (_number(0), "min_per_s"), "ttl": (_POS, "ttl_s"),
+    "capacity": (_number(0, above=True), "capacity"), "retry_cost": (_number(0, above=True), "retry_cost"),
+    "timeout_retry_cost": (_number(0, above=True), "timeout_retry_cost"),
+    "success_deposit": (_number(0), "success_deposit"), "k": (_number(1), "k"), "window": (_POS, "window_s")}
+
+
+def _retry_control(value: object) -> RetryControlSpec:
+    """A preset name, or ``{ kind = NAME, PARAMETER = VALUE, ... }`` (unnamed parameters: the preset's)."""
+    table = value if isinstance(value, dict) else {"kind": _require(value in RETRY_CONTROL_PRESETS, value)}
+    kind = table.get("kind")
+    if kind not in RETRY_CONTROL_PRESETS:
+        raise Invalid("must be one of " + ", ".join(f'"{k}"' for k in RETRY_CONTROL_PRESETS), "kind", kind)
+    params = dict(RETRY_CONTROL_PRESETS[kind])
+    for key, raw in table.items():
+        parser, name = _CONTROL_PARAMS.get(key, (_BOOL, ""))
+        if key != "kind" and name not in params:
+            keys = ", ".join(k for k, (_, n) in _CONTROL_PARAMS.items() if n in params)
+            raise Invalid(f'unknown key; kind = "{kind}" takes {keys}', key, raw)
+        try:
+            params.update({name: parser(raw)} if key != "kind" else {})
+        except Invalid as err:
+            raise Invalid(err.message, key, raw) from None
+    return RetryControlSpec(kind, tuple(sorted(params.items())))
+
+
+RETRY_CONTROL = Parser("one of " + ", ".join(f'"{k}"' for k in RETRY_CONTROL_PRESETS)
+                       + ', or a table like { kind = "finagle", ratio = 0.1, min_per_s = 0 }', _retry_control)
+
 # ---------------------------------------------------------------------------------------------
 # The schema: every section and key with its parser and default. A default is a raw TOML value,
 # parsed like the file's; DERIVED defaults depend on other keys (resolved by the builders).
@@ -287,7 +322,16 @@ SERVICE_TIME = _dist()
 BREAKER = Table({
     "failure_rate_threshold": Key(_number(0, 1, above=True), 0.5), "window": Key(_POS, "10s"),
     "min_calls": Key(_integer(1), 10), "open_duration": Key(_POS, "30s"),
-    "half_open_probes": Key(_integer(1), 3)})
+    "half_open_probes": Key(_integer(1), 3), "scope": Key(_choice(BREAKER_SCOPES), "tier"),
+    "kind": Key(_choice(BREAKER_KINDS), "threshold"), "defensiveness": Key(_number(0, above=True), 1.0)})
+#: keys of a breaker table that only a threshold breaker reads (an adaptive one has no open state)
+THRESHOLD_ONLY = ("failure_rate_threshold", "open_duration", "half_open_probes")
+HOP_RETRY = Table({
+    "attempts": Key(_integer(1, MAX_ATTEMPTS), 3), "timeout": Key(_duration(positive=True, inf=True), "inf"),
+    "backoff": Key(_dist(), "100ms"), "backoff_policy": Key(_choice(BACKOFF_POLICIES), "sampled"),
+    "backoff_multiplier": Key(_number(1), DERIVED),
+    "backoff_cap": Key(_duration(positive=True, inf=True), "inf"), "budget": Key(RETRY_CONTROL, DERIVED),
+    "budget_scope": Key(_choice(RETRY_SCOPES), "caller-replica")})
 TIER = Table({
     "replicas": Key(_integer(1, MAX_REPLICAS), 1), "service_time": Key(SERVICE_TIME, DERIVED),
     "concurrency": Key(_integer(1, inf=True, cast=float), "inf"),
@@ -300,7 +344,8 @@ TIER = Table({
     "failure_mode": Key(_choice(FAILURE_MODES), "error"), "zones": Key(_NAMES, []),
     "replica_cost_per_hour": Key(_number(0, MAX_MONEY), 0.0), "async": Key(_BOOL, False),
     "async_queue_capacity": Key(_integer(1, inf=True, cast=float), "inf"),
-    "async_max_delay": Key(_POS, "2h"), "circuit_breaker": BREAKER})
+    "async_max_delay": Key(_POS, "2h"), "circuit_breaker": BREAKER,
+    "service_time_per_in_flight": Key(_NONNEG, 0), "retry": HOP_RETRY, "idempotency": Key(_BOOL, DERIVED)})
 ZONE = Table({"mtbf": Key(_dist(never=True), "inf"), "mttr": Key(_dist(), "1h")})
 SCENARIO = Table({
     "name": Key(_text(nonempty=True), DERIVED), "description": Key(_text(), ""),
@@ -319,7 +364,8 @@ CUSTOMER = Table({
     "max_attempts": Key(_integer(1, MAX_ATTEMPTS), 1), "retry_backoff": Key(_dist(), "10s"),
     "patience": Key(_dist(patience=True), "30s"), "backoff_multiplier": Key(_number(1), DERIVED),
     "backoff_cap": Key(_duration(positive=True, inf=True), "inf"),
-    "backoff_policy": Key(_choice(BACKOFF_POLICIES), "sampled"), "abandon_probability": Key(_PROB, 0.0)})
+    "backoff_policy": Key(_choice(BACKOFF_POLICIES), "sampled"), "abandon_probability": Key(_PROB, 0.0),
+    "retry_budget": Key(RETRY_CONTROL, DERIVED)})
 PATH = Table({"tiers": Key(_NAMES), "dependencies": Key(_NAMES, [])})
 OUTAGE = Table({
     "tier": Key(_text(nonempty=True), DERIVED), "zone": Key(_text(nonempty=True), DERIVED),

@@ -17,6 +17,21 @@ MODES = ("active-active", "active-passive")
 LOAD_BALANCING = ("round-robin", "least-outstanding", "random")
 BACKOFF_POLICIES = ("sampled", "exponential-full-jitter", "exponential-equal-jitter", "decorrelated-jitter")
 FAILURE_MODES = ("error", "hang")
+BREAKER_SCOPES = ("tier", "caller-replica")
+BREAKER_KINDS = ("threshold", "adaptive")
+RETRY_SCOPES = ("caller-replica", "tier")
+
+#: Retry control kinds and their parameters with the published defaults (the presets):
+#: Finagle's retry budget (20% of requests + 10/s, deposits expire after 10 s), the AWS SDK's
+#: retry quota (500 tokens, a retry costs 5, a retry after a timeout 10, a success refunds 1),
+#: the token bucket of Brooker's "Fixing retries" (capacity 5, a retry costs 1, a success
+#: deposits 0.1) and client-side adaptive throttling (Google SRE book, K = 2 over 2 minutes).
+RETRY_CONTROL_PRESETS: dict[str, dict[str, float]] = {
+    "finagle": {"ratio": 0.2, "min_per_s": 10.0, "ttl_s": 10.0},
+    "aws-sdk": {"capacity": 500.0, "retry_cost": 5.0, "timeout_retry_cost": 10.0, "success_deposit": 1.0},
+    "token-bucket": {"capacity": 5.0, "retry_cost": 1.0, "timeout_retry_cost": 1.0, "success_deposit": 0.1},
+    "adaptive-throttling": {"k": 2.0, "window_s": 120.0},
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,37 @@ class CircuitBreakerSpec:
     min_calls: int  # fewer calls than this in the window never open the breaker
     open_duration_s: float  # how long calls fail fast before probing
     half_open_probes: int  # calls let through while half-open; all must succeed to close
+    scope: str = "tier"  # one breaker shared by the tier's callers, or one per caller replica
+    kind: str = "threshold"  # open/half-open/closed, or "adaptive": reject in proportion to errors
+    defensiveness: float = 1.0  # adaptive: rejection probability = min(1, defensiveness × error rate)
+
+
+@dataclass(frozen=True)
+class RetryControlSpec:
+    """What limits retries: a retry budget, a token bucket or adaptive throttling.
+
+    ``params`` holds every number of the kind (see :data:`RETRY_CONTROL_PRESETS`), sorted by name.
+    """
+
+    kind: str
+    params: tuple[tuple[str, float], ...]
+
+    def get(self, name: str) -> float:
+        return dict(self.params)[name]
+
+
+@dataclass(frozen=True)
+class HopRetrySpec:
+    """How the tier before this one calls it: tries, a per-call timeout, backoff, retry control."""
+
+    attempts: int  # calls in all, the first included
+    timeout_s: float  # per call (math.inf: only the customer's patience bounds it)
+    backoff: Distribution
+    backoff_policy: str = "sampled"
+    backoff_multiplier: float = 1.0
+    backoff_cap_s: float = math.inf
+    budget: RetryControlSpec | None = None
+    budget_scope: str = "caller-replica"  # one control per caller replica, or one for the tier
 
 
 @dataclass(frozen=True)
@@ -61,6 +107,16 @@ class TierSpec:
     circuit_breaker: CircuitBreakerSpec | None = None
     async_processing: AsyncSpec | None = None
     replica_cost_per_hour: float = 0.0
+    # load-dependent service: each request in service at the replica when a request starts (that
+    # one included) adds this much to its service time (0: service independent of load)
+    service_time_per_in_flight_s: float = 0.0
+    retry: HopRetrySpec | None = None  # the previous tier retries its calls to this one
+    idempotency: bool | None = None  # a charging tier: with false, a repeated charge is a duplicate
+
+    @property
+    def called_by_replicas(self) -> bool:
+        """Whether the previous tier's replicas call this tier (holding their slot while it works)."""
+        return self.retry is not None or self.idempotency is not None
 
 
 @dataclass(frozen=True)
@@ -148,6 +204,7 @@ class CustomerSpec:
     backoff_cap_s: float = math.inf
     backoff_policy: str = "sampled"
     abandon_probability: float = 0.0  # chance of giving up after each failed attempt
+    retry_budget: RetryControlSpec | None = None  # shared by all customers (a client library's)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sim.scenario.schema import (
     COSTS,
     CUSTOMER,
     DERIVED,
+    HOP_RETRY,
     OUTAGE,
     PATH,
     RAMP,
@@ -31,6 +32,7 @@ from sim.scenario.schema import (
     SCHEMA,
     SERVICE_TIME,
     SPIKE,
+    THRESHOLD_ONLY,
     TIER,
     TRAFFIC,
     ZONE,
@@ -48,6 +50,7 @@ from sim.scenario.spec import (
     CommunicationSpec,
     CostSpec,
     CustomerSpec,
+    HopRetrySpec,
     OutageSpec,
     RampSpec,
     Scenario,
@@ -178,7 +181,8 @@ class Validator:
         if multiplier is None:  # exponential policies grow the backoff; "sampled" keeps it
             multiplier = 2.0 if c["backoff_policy"].startswith("exponential-") else 1.0
         return CustomerSpec(c["max_attempts"], c["retry_backoff"], c["patience"], multiplier,
-                            c["backoff_cap"], c["backoff_policy"], c["abandon_probability"])
+                            c["backoff_cap"], c["backoff_policy"], c["abandon_probability"],
+                            c["retry_budget"])
 
     def path(self, raw: object, raw_tiers: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
         p = self.table(raw, PATH, "path")
@@ -207,7 +211,28 @@ class Validator:
             if spec.async_processing is not None and (name != path[-1]):
                 raise self.fail(f"tiers.{name}.async", "only the last tier of path.tiers can be asynchronous "
                                 "(the order is accepted there and processed later)", True)
+            self.call_path(name, spec, raw[name], path)
         return specs
+
+    def call_path(self, name: str, spec: TierSpec, raw: dict, path: tuple[str, ...]) -> None:
+        """Hop retries, charging and per-caller breakers need a tier that another tier calls."""
+        where = f"tiers.{name}"
+        if spec.retry is not None:
+            if name not in path:
+                raise self.fail(f"{where}.retry", "only for a tier in path.tiers "
+                                "(nothing calls a dependency)")
+            if name == path[0]:
+                raise self.fail(f"{where}.retry", "not for the first tier of path.tiers: customers call it "
+                                "(use [customer] max_attempts and retry_budget)")
+            if spec.async_processing is not None:
+                raise self.fail(f"{where}.retry", "not with async = true (the backlog retries its orders)")
+        if spec.idempotency is not None and (name not in path or spec.async_processing is not None):
+            raise self.fail(f"{where}.idempotency", "only for a synchronous tier in path.tiers (the tier "
+                            "that charges)", raw["idempotency"])
+        b = spec.circuit_breaker
+        if b is not None and b.scope == "caller-replica" and spec.retry is None:
+            raise self.fail(f"{where}.circuit_breaker.scope", '"caller-replica" needs a [' + where
+                            + '.retry] table (calls made by the previous tier\'s replicas)', b.scope)
 
     def tier(self, name: str, v: dict[str, Any], raw: dict, dependency: bool, zones: list[str]) -> TierSpec:
         where = f"tiers.{name}"
@@ -241,8 +266,25 @@ class Validator:
         breaker = None
         if v["circuit_breaker"] is not None:
             b = self.table(v["circuit_breaker"], BREAKER, f"{where}.circuit_breaker")
+            if b["kind"] == "adaptive":
+                for key in THRESHOLD_ONLY:
+                    if key in v["circuit_breaker"]:
+                        raise self.fail(f"{where}.circuit_breaker.{key}", 'only with kind = "threshold" (an '
+                                        "adaptive breaker has no open state)", v["circuit_breaker"][key])
+            elif "defensiveness" in v["circuit_breaker"]:
+                raise self.fail(f"{where}.circuit_breaker.defensiveness", 'only with kind = "adaptive"',
+                                v["circuit_breaker"]["defensiveness"])
             breaker = CircuitBreakerSpec(b["failure_rate_threshold"], b["window"], b["min_calls"],
-                                         b["open_duration"], b["half_open_probes"])
+                                         b["open_duration"], b["half_open_probes"], b["scope"], b["kind"],
+                                         b["defensiveness"])
+        retry = None
+        if v["retry"] is not None:
+            r = self.table(v["retry"], HOP_RETRY, f"{where}.retry")
+            multiplier = r["backoff_multiplier"]
+            if multiplier is None:  # as for customers: exponential policies grow the backoff
+                multiplier = 2.0 if r["backoff_policy"].startswith("exponential-") else 1.0
+            retry = HopRetrySpec(r["attempts"], r["timeout"], r["backoff"], r["backoff_policy"], multiplier,
+                                 r["backoff_cap"], r["budget"], r["budget_scope"])
         return TierSpec(
             name=name, replicas=v["replicas"], service_time=service, concurrency=v["concurrency"],
             queue_limit=v["queue_limit"], mtbf=v["mtbf"], mttr=v["mttr"], repair_crews=v["repair_crews"],
@@ -250,7 +292,9 @@ class Validator:
             load_balancing=v["load_balancing"], health_check_interval_s=interval,
             unhealthy_threshold=v["unhealthy_threshold"], failure_mode=v["failure_mode"], zones=v["zones"],
             circuit_breaker=breaker, async_processing=async_spec,
-            replica_cost_per_hour=v["replica_cost_per_hour"])
+            replica_cost_per_hour=v["replica_cost_per_hour"],
+            service_time_per_in_flight_s=v["service_time_per_in_flight"], retry=retry,
+            idempotency=v["idempotency"])
 
     def outages(self, raw: object, tiers: dict[str, TierSpec], zones: list[str],
                 horizon: float) -> tuple[OutageSpec, ...]:
