@@ -31,14 +31,22 @@ class Replica:
     ``down_reasons`` counts what keeps it down (its own failure, its zone, an injected outage);
     it serves only while that count is zero. ``in_pool`` is whether the load balancer still
     sends it requests (it lags a failure by the failover delay).
+
+    With ``slowdown_s`` > 0 service is load-dependent (contention, garbage collection, thrashing):
+    a request's service time is its demand plus ``slowdown_s`` × the requests in service here when
+    it starts, itself included — orphaned work of customers who timed out counts too, which is
+    how a backlog of abandoned requests slows everyone down (congestive collapse). The time is
+    fixed when service starts.
     """
 
-    def __init__(self, env, tier_name: str, index: int, concurrency: float, queue_limit: float) -> None:
+    def __init__(self, env, tier_name: str, index: int, concurrency: float, queue_limit: float,
+                 slowdown_s: float = 0.0) -> None:
         self.env = env
         self.name = f"{tier_name}[{index}]"
         self.index = index
         self.concurrency = concurrency
         self.queue_limit = queue_limit
+        self.slowdown_s = slowdown_s
         self.flow: RequestListener | None = None  # set when the system wires the customers in
         self.down_reasons = 0
         self.failure_epoch = 0
@@ -75,6 +83,8 @@ class Replica:
 
     def _start(self, c: Customer, service_s: float) -> None:
         env = self.env
+        if self.slowdown_s:
+            service_s += self.slowdown_s * (len(self.in_service) + 1)
         done = Timer(env, service_s, self._done, c)
         self.in_service[done] = None
         if env.now + service_s > c.deadline:

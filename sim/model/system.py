@@ -80,8 +80,10 @@ class CheckoutSystem:
         Timer(env, SUCCESS_BUCKET_S, self._success_tick)
 
     def _build_tier(self, spec: TierSpec, streams: Streams) -> Tier:
+        slowdown_s = spec.service_time_per_in_flight_s
         replicas = [
-            Replica(self.env, spec.name, i, spec.concurrency, spec.queue_limit) for i in range(spec.replicas)
+            Replica(self.env, spec.name, i, spec.concurrency, spec.queue_limit, slowdown_s)
+            for i in range(spec.replicas)
         ]
         uniform = streams.uniform(f"routing:{spec.name}") if spec.load_balancing == "random" else None
         return Tier(
