@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sim.scenario.spec import Scenario
 from sim.theory import analytic
 
 QUANTILE_BIAS = 0.005  # the latency histogram's 1% log bins: quantiles within ±0.5% relative
@@ -43,12 +44,18 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Check:
-    """A scenario with a known answer: ``build(scale)`` gives its TOML-shaped dict."""
+    """A scenario with a known answer: ``build(scale)`` gives its TOML-shaped dict.
+
+    ``replicate(scenario, seed, replication, scale)``, when given, produces one replication's
+    measures instead of a full run of the model (the rare-event engine, whose effort grows with
+    ``scale`` rather than the horizon; :mod:`sim.theory.rare_checks`).
+    """
 
     name: str
     description: str
     build: Callable[[float], dict]
     comparisons: tuple[Comparison, ...]
+    replicate: Callable[[Scenario, int, int, float], Metrics] | None = None
 
 
 

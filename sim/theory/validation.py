@@ -4,7 +4,9 @@ Each :class:`Check` is a TOML-shaped scenario (built at a horizon ``scale``) and
 values that scenario must reproduce (from :mod:`sim.theory.analytic`): Markov availability of
 k-out-of-n tiers and of tiers in series, customers lost in an injected outage with and without
 retries, lost fraction = unavailability (PASTA), Erlang B, M/M/c and M/M/1 (Erlang C), and
-Little's law. ``sim validate`` runs them through :func:`run_checks`.
+Little's law; and, in the rare regime (U = 1e-4, 1e-6, 1e-8, 1e-11) where the full model would
+never see an outage, the rare-event engine against the k-of-n and series formulas
+(:mod:`sim.theory.rare_checks`). ``sim validate`` runs them through :func:`run_checks`.
 
 Pass rule. A comparison passes when its analytic value lies inside the Student-t confidence
 interval of the simulated mean over independent replications, widened only by a stated
@@ -28,8 +30,12 @@ from sim.experiment import run
 from sim.scenario import scenario_from_dict
 from sim.stats.intervals import Summary, paired_difference, summarize
 from sim.stats.metrics import metric_bounds
-from sim.theory.checks import CHECKS, Check, Comparison, Measure, Metrics
+from sim.theory.checks import CHECKS as MODEL_CHECKS
+from sim.theory.checks import Check, Comparison, Measure, Metrics
+from sim.theory.rare_checks import RARE_CHECKS
 
+#: every check ``sim validate`` runs: the full model's, then the rare-event engine's
+CHECKS: tuple[Check, ...] = MODEL_CHECKS + RARE_CHECKS
 FAMILY_CONFIDENCE = 0.95  # probability that every comparison passes when the simulator is right
 
 
@@ -97,8 +103,16 @@ def run_check(check: Check, replications: int = 10, scale: float = 1.0, seed: in
     (``progress(done, total)`` as its replications finish)."""
     wall0 = time.perf_counter()
     scenario = scenario_from_dict(check.build(scale), source=f"<check {check.name}>")
-    result = run(scenario, replications=replications, seed=seed, workers=workers, progress=progress)
-    outcomes = tuple(compare(c, result.per_replication, confidence) for c in check.comparisons)
+    if check.replicate is None:
+        per_replication = run(scenario, replications=replications, seed=seed, workers=workers,
+                              progress=progress).per_replication
+    else:  # the rare-event engine: seconds per replication, run here (workers unused)
+        per_replication = []
+        for r in range(replications):
+            per_replication.append(check.replicate(scenario, seed, r, scale))
+            if progress is not None:
+                progress(r + 1, replications)
+    outcomes = tuple(compare(c, per_replication, confidence) for c in check.comparisons)
     return CheckOutcome(check.name, outcomes, replications, scale, seed, confidence,
                         time.perf_counter() - wall0)
 
