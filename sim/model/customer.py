@@ -11,6 +11,7 @@ checkout after a backoff. Everything is callbacks on timers: no process per cust
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from sim.model.backlog import Backlog
 from sim.model.breaker import CircuitBreaker
@@ -52,6 +53,9 @@ class CheckoutFlow:
     ) -> None:
         self.env = env
         self.spec = customer
+        # told when a checkout ends (completed, lost, or its order queued): a closed population's
+        # client then thinks before its next checkout
+        self.on_checkout_end: Callable[[], None] | None = None
         self.tiers = tiers
         self.n_stages = len(tiers)
         self.recorder = recorder
@@ -127,6 +131,8 @@ class CheckoutFlow:
                 c.pending = None  # the order is queued: the customer is done waiting
                 if self._any_breaker and self._breakers[stage] is not None:
                     self._breakers[stage].record(self.env.now, True)
+                if self.on_checkout_end is not None:
+                    self.on_checkout_end()
             else:
                 self.attempt_failed(c, "backlog-full")
             return
@@ -156,6 +162,8 @@ class CheckoutFlow:
             return
         c.pending = None
         self.recorder.completed_checkout(self.env.now, c.arrived, c.attempt_started, c.attempt, c.measured)
+        if self.on_checkout_end is not None:
+            self.on_checkout_end()
 
     def timed_out(self, timer: Timer) -> None:
         """The customer's patience for this attempt ran out."""
@@ -196,6 +204,8 @@ class CheckoutFlow:
 
     def _lose(self, c: Customer) -> None:
         self.recorder.lost_checkout(self.env.now, c.measured)
+        if self.on_checkout_end is not None:
+            self.on_checkout_end()
 
     # -- backoff policies (k = number of retries before this one) ---------------------------
     def _growth(self, c: Customer) -> float:

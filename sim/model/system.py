@@ -10,6 +10,7 @@ import simpy
 
 from sim.model.customer import CheckoutFlow, StatusPage
 from sim.model.failures import injected_outage, replica_lifecycle, scripted_infrastructure, zone_lifecycle
+from sim.model.population import ClosedPopulation
 from sim.model.replica import Replica
 from sim.model.tier import Tier, expected_phases
 from sim.model.timers import Timer
@@ -72,7 +73,12 @@ class CheckoutSystem:
             tiers = self.tiers
             changes = [(t, tiers[name], tiers[name].replicas[i], down) for t, name, i, down in script]
             env.process(scripted_infrastructure(env, changes))
-        self.arrivals = Arrivals(env, scenario.traffic, streams, self.flow.arrive)
+        if scenario.traffic.closed:
+            self.arrivals: Arrivals | ClosedPopulation = ClosedPopulation(env, scenario.traffic, streams,
+                                                                          self.flow.arrive)
+            self.flow.on_checkout_end = self.arrivals.checkout_ended
+        else:
+            self.arrivals = Arrivals(env, scenario.traffic, streams, self.flow.arrive)
         self.stopped = env.event()
         if scenario.warmup_s > 0:
             Timer(env, scenario.warmup_s, lambda _t: recorder.at_warmup(env.now))

@@ -101,6 +101,8 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
                      "start": o.start_s, "duration": o.duration_s} for o in s.outages],
         "costs": {"order_value": s.costs.order_value, "currency": s.costs.currency},
     }
+    if tr.closed:  # no rate of its own; open traffic has no model key, so its hash is unchanged
+        d["traffic"] = {"model": "closed", "clients": tr.clients, "think_time": tr.think_time.to_dict()}  # type: ignore[union-attr]  # closed: set
     if tr.ramp is not None:
         d["traffic"]["ramp"] = {"start": tr.ramp.start_s, "duration": tr.ramp.duration_s,
                                 "to_multiplier": tr.ramp.to_multiplier}
@@ -158,6 +160,9 @@ def arrival_rates(s: Scenario) -> tuple[float, float]:
 
 
 def _rate_text(s: Scenario) -> str:
+    if s.traffic.closed:
+        return (f"closed population of {s.traffic.clients:,} clients (think time "
+                f"{format_duration(s.traffic.think_time.mean)} mean)")  # type: ignore[union-attr]  # closed: set
     if not s.traffic.time_varying:
         return f"{s.traffic.arrival_rate_per_s:g} customers/s"
     mean, peak = arrival_rates(s)

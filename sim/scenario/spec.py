@@ -17,6 +17,7 @@ MODES = ("active-active", "active-passive")
 LOAD_BALANCING = ("round-robin", "least-outstanding", "random")
 BACKOFF_POLICIES = ("sampled", "exponential-full-jitter", "exponential-equal-jitter", "decorrelated-jitter")
 FAILURE_MODES = ("error", "hang")
+LOAD_MODELS = ("open", "closed")
 BREAKER_SCOPES = ("tier", "caller-replica")
 BREAKER_KINDS = ("threshold", "adaptive")
 RETRY_SCOPES = ("caller-replica", "tier")
@@ -159,12 +160,25 @@ class RampSpec:
 
 @dataclass(frozen=True)
 class TrafficSpec:
-    """Customers starting a checkout: a Poisson process, optionally time-varying."""
+    """Customers starting a checkout: open arrivals (a Poisson process, optionally time-varying) or
+    a closed population of ``clients`` who each think for ``think_time``, start a checkout and wait
+    for it to end (completed or lost) before thinking again.
+
+    For a closed population ``arrival_rate_per_s`` is clients / mean think time: the rate if
+    checkouts took no time, an upper bound of the population's arrival rate (for work estimates).
+    """
 
     arrival_rate_per_s: float
     daily_profile: tuple[float, ...] = ()  # 24 hourly multipliers, repeated every day
     spikes: tuple[SpikeSpec, ...] = ()
     ramp: RampSpec | None = None
+    model: str = "open"  # one of LOAD_MODELS
+    clients: int = 0  # closed: the population
+    think_time: Distribution | None = None  # closed: wait between the end of a checkout and the next
+
+    @property
+    def closed(self) -> bool:
+        return self.model == "closed"
 
     @property
     def time_varying(self) -> bool:

@@ -165,6 +165,14 @@ class Validator:
 
     def traffic(self, raw: object, horizon: float) -> TrafficSpec:
         t = self.table(raw, TRAFFIC, "traffic")
+        if t["model"] == "closed":
+            return self.closed_traffic(t, raw)  # type: ignore[arg-type]  # table() checked it is a dict
+        for key in ("clients", "think_time"):
+            if t[key] is not None:
+                raise self.fail(f"traffic.{key}", 'only allowed with model = "closed"', raw[key])  # type: ignore[index]
+        if t["arrival_rate"] is None:
+            allowed = TRAFFIC.keys["arrival_rate"].parser.allowed  # type: ignore[union-attr]  # a Key
+            raise self.fail("traffic.arrival_rate", f"missing; must be {allowed}")
         spikes = []
         for i, s in enumerate(self.array(t["spikes"], SPIKE, "traffic.spikes")):
             self.before_horizon(f"traffic.spikes.{i}.start", s["start"], horizon, t["spikes"][i]["start"])
@@ -174,6 +182,22 @@ class Validator:
             r = self.table(t["ramp"], RAMP, "traffic.ramp")
             ramp = RampSpec(r["start"], r["duration"], r["to_multiplier"])
         return TrafficSpec(t["arrival_rate"], t["daily_profile"], tuple(spikes), ramp)
+
+    def closed_traffic(self, t: dict[str, Any], raw: dict) -> TrafficSpec:
+        """A closed population: clients and think time, no rate of its own and no rate multipliers."""
+        for key in ("arrival_rate", "daily_profile", "spikes", "ramp"):
+            if key in raw:
+                raise self.fail(f"traffic.{key}", 'not allowed with model = "closed" (the clients and their '
+                                "think time set the load; trigger an overload with [[outages]])", raw[key])
+        for key in ("clients", "think_time"):
+            if t[key] is None:
+                allowed = TRAFFIC.keys[key].parser.allowed  # type: ignore[union-attr]  # both are Keys
+                raise self.fail(f"traffic.{key}", 'missing (required with model = "closed"); '
+                                f"must be {allowed}")
+        think = t["think_time"]
+        if not think.mean > 0:
+            raise self.fail("traffic.think_time", "must have a mean > 0", raw["think_time"])
+        return TrafficSpec(t["clients"] / think.mean, model="closed", clients=t["clients"], think_time=think)
 
     def customer(self, raw: object) -> CustomerSpec:
         c = self.table(raw, CUSTOMER, "customer")
