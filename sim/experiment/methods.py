@@ -110,6 +110,13 @@ def unavailable(method: str) -> str:
 def resolve_method(method: str, scenario: Scenario) -> str:
     """The estimator that runs for ``method``: ``auto`` decided for ``scenario``; an unknown or
     unavailable method refused (:class:`MethodError`, a one-line reason)."""
+    if scenario.traffic.closed and method not in (CRUDE, AUTO) and method in ESTIMATORS:
+        # the other estimators count healthy time's customers from the arrival rate, which a closed
+        # population does not have (its rate depends on the response time)
+        raise MethodError(f"method {method}: needs open arrivals; a closed population (traffic.model = "
+                          '"closed") runs with method crude (or auto)')
+    if method == AUTO and scenario.traffic.closed:
+        return CRUDE
     if method == AUTO:
         if cycles_available() and has_failures(scenario) and not markov_problems(scenario):
             return RARE

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from sim.experiment import run_replication
+from sim.experiment.methods import MethodError, resolve_method
 from sim.model.population import ClosedPopulation
 from sim.scenario import ScenarioError, describe, scenario_from_dict, scenario_to_dict
 from sim.scenario.workload import estimate_workload
@@ -118,3 +119,12 @@ def test_work_estimate_bounds_arrivals_by_clients_over_think_time() -> None:
     raw["scenario"]["horizon"] = "1h"
     work = estimate_workload(scenario_from_dict(raw))
     assert work.arrivals == pytest.approx(36_000.0)
+
+
+def test_estimators_that_need_an_arrival_rate_refuse_a_closed_population() -> None:
+    raw = closed(10, "10s")
+    raw["outages"] = [{"tier": "web", "start": "10m", "duration": "1m"}]
+    s = scenario_from_dict(raw)
+    assert resolve_method("auto", s) == "crude"
+    with pytest.raises(MethodError, match="needs open arrivals"):
+        resolve_method("windows", s)
