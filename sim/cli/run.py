@@ -27,6 +27,7 @@ from sim.experiment.precision import PrecisionOutcome, achieved, describe, perce
 from sim.scenario import load_scenario
 from sim.scenario.io import jsonable, write_json_atomic
 from sim.scenario.spec import Scenario
+from sim.theory.floor import floor_report
 
 STDOUT = "-"  # `--json -`: the JSON goes to standard output (and the table to standard error)
 
@@ -114,6 +115,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         raise interrupted(progress, f"{what} stopped, no results") from None
     progress.close()
     echo(metric_table(result.metrics, resolved.horizon_s))
+    for line in floor_report(resolved, result.metrics):
+        echo(line)
     for name, why in result.not_estimated().items():
         echo(f"{name}: {why}")
     echo(

@@ -183,9 +183,11 @@ def floor_lines(floor: AnalyticFloor, metrics: Mapping[str, Summary]) -> list[st
             where = ("inside" if avail.ci_low <= floor.availability <= avail.ci_high else
                      "above" if floor.availability > avail.ci_high else "below")
             interval = f"[{_pct(avail.ci_low)}, {_pct(avail.ci_high)}]"
+            why = ("noise and the all-up start of each replication, which flatters short horizons" if
+                   where == "inside" else "few outages per replication make the t interval understate the "
+                   "noise; the all-up start flatters short horizons: run longer or more replications")
             lines.append(f"  simulated availability {_pct(avail.mean)} {interval}: the floor is {where} its "
-                         "interval (the difference is noise and the all-up start of each replication, which "
-                         "flatters short horizons)")
+                         f"interval ({why})")
         else:
             lines.append(f"  simulated availability {_pct(avail.mean)} (one replication: no interval)")
     lost = metrics.get("lost_fraction")
@@ -200,3 +202,11 @@ def floor_lines(floor: AnalyticFloor, metrics: Mapping[str, Summary]) -> list[st
 
 def _pct(x: float) -> str:
     return f"{x * 100:.4f}%"
+
+
+def floor_report(scenario: Scenario, metrics: Mapping[str, Summary]) -> list[str]:
+    """:func:`floor_lines` for ``scenario``, or one line saying why there is no floor (too many zones)."""
+    try:
+        return floor_lines(analytic_floor(scenario), metrics)
+    except ValueError as err:
+        return [f"\nanalytic floor: not computed ({err})"]
