@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sim.cli.format import CLIPPED_MARK, NO_INTERVAL, TOO_WIDE, advice, availability, number
 from sim.stats.intervals import Summary
 from sim.stats.metrics import metric_bounds
+from sim.theory.floor import FLOOR_EXPLAINED, floor_comparison
 
 if TYPE_CHECKING:
     from sim.report.comparison import PairedRow, StoredRun
@@ -100,6 +101,10 @@ def comparison_text(manifest: dict, runs: Sequence[StoredRun], horizon_s: float 
     names = [e.get("name") or e["label"] for e in manifest["scenarios"]]
     metrics = [m for m in SUMMARY_METRICS if any(m in r.result["metrics"] for r in runs)]
     lines += _table([("metric", *names), *((m, *(_cell(r, m) for r in runs)) for m in metrics)])
+    lines += ["", "analytic floor (failure laws alone, no traffic) beside the simulated availability:"]
+    lines += ["  " + x for x in floor_comparison(names, [r.result["scenario"] for r in runs],
+                                                [r.result["metrics"] for r in runs])]
+    lines.append("  " + FLOOR_EXPLAINED)
     rows = paired_rows(runs)
     for name, run in zip(names[1:], runs[1:], strict=True):
         lines += ["", f"{name} − {names[0]} (paired by replication):"]

@@ -27,6 +27,7 @@ from sim.report.document import Bullets, Document, FigureRef, Heading, Paragraph
 from sim.report.figures import BarPanel, EcdfPanel, bar_figure, ecdf_figure
 from sim.report.output import ReportFiles, write_report
 from sim.report.timeline_plot import timeline_figure, timeline_limits
+from sim.theory.floor import FLOOR_EXPLAINED, floor_comparison
 
 # ---------------------------------------------------------------------------------------------
 # Figures.
@@ -178,6 +179,11 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
                       "length of path outages; service recovery time runs from the first failed attempt of "
                       "an incident until the 1-minute success rate is back to 99%. A dash: no value (e.g. "
                       "no outage, hence no recovery time)."))
+
+    doc.add(Heading("Analytic floor", 3),
+            Bullets(tuple(floor_comparison(labels, [r.result["scenario"] for r in runs],
+                                           [r.result["metrics"] for r in runs]))),
+            Paragraph(FLOOR_EXPLAINED))
 
     rows = paired_rows(runs)
     if len(runs) > 1:

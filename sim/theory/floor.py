@@ -34,13 +34,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from scipy import stats
 
 from sim.random.distributions import Exponential, is_never
 from sim.rare.markov import InfrastructureChain, markov_problems, stationary
+from sim.scenario import ScenarioError, scenario_from_dict
 from sim.scenario.spec import ALL_REPLICAS, Scenario, TierSpec
 from sim.stats.intervals import Summary
 from sim.theory.analytic import k_out_of_n
@@ -210,3 +211,30 @@ def floor_report(scenario: Scenario, metrics: Mapping[str, Summary]) -> list[str
         return floor_lines(analytic_floor(scenario), metrics)
     except ValueError as err:
         return [f"\nanalytic floor: not computed ({err})"]
+
+
+def floor_comparison(names: Sequence[str], scenarios: Sequence[dict], results: Sequence[Mapping[str, dict]]
+                     ) -> list[str]:
+    """One line per stored scenario: its analytic floor, simulated availability and customers' view
+    (``scenarios``: the resolved scenario dicts; ``results``: each run's stored metrics)."""
+    lines = []
+    for name, raw, metrics in zip(names, scenarios, results, strict=True):
+        try:
+            floor = analytic_floor(scenario_from_dict(raw, source=f"<{name}>"))
+        except (ValueError, ScenarioError) as err:
+            lines.append(f"{name}: no floor ({err})")
+            continue
+        avail = (metrics.get("availability") or {}).get("mean")
+        lost = (metrics.get("lost_fraction") or {}).get("mean")
+        simulated = "–" if avail is None else _pct(avail)
+        customers = "–" if lost is None else _pct(1.0 - lost)
+        kind = "exact" if floor.exact else "approximation"
+        lines.append(f"{name}: floor {_pct(floor.availability)} ({kind}); simulated availability "
+                     f"{simulated}; customers' view 1 − lost_fraction {customers}")
+    return lines
+
+
+FLOOR_EXPLAINED = ("The analytic floor is the availability the failure laws alone imply in the long run (no "
+                   "traffic): the simulated availability differs from it only by noise and the all-up start "
+                   "of each replication; the customers' view differs from both by traffic effects — failover "
+                   "blips and timeouts lose checkouts, retries rescue some outage losses.")

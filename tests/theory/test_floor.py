@@ -112,3 +112,14 @@ def test_floor_matches_the_simulated_infrastructure_with_zones_and_other_laws() 
     mean, sem = float(np.mean(fractions)), float(np.std(fractions, ddof=1) / math.sqrt(len(fractions)))
     half = stats.t.ppf(0.995, len(fractions) - 1) * sem
     assert mean - half <= floor.unavailability <= mean + half
+
+
+def test_floor_comparison_reads_stored_scenarios() -> None:
+    from sim.scenario import scenario_to_dict
+    from sim.theory.floor import floor_comparison
+
+    s = _scenario({"web": {"replicas": 1, "mtbf": "10h", "mttr": "1h"}})
+    metrics = {"availability": {"mean": 0.9}, "lost_fraction": {"mean": 0.125}}
+    lines = floor_comparison(["one"], [scenario_to_dict(s)], [metrics])
+    assert lines == ["one: floor 90.9091% (exact); simulated availability 90.0000%; customers' view "
+                     "1 − lost_fraction 87.5000%"]
