@@ -7,12 +7,15 @@
   scenarios with the same failure laws share the path of every replication index (paired comparisons
   stay paired). Its metrics estimate the same per-horizon means without bias; ``mean_in_system``
   needs the whole run's in-system area and is not estimated (reported as null, with the reason);
-- ``"rare"``: importance-sampled regenerative cycles of a Markov infrastructure, available once a
-  per-replication estimator from ``sim.rare.cycles`` is registered in :data:`ESTIMATORS` (one entry:
-  ``RARE: <function of (scenario, seed, replication, timeline)>``);
-- ``"auto"``: ``rare`` when the scenario's infrastructure is a Markov chain and the rare-cycle
-  estimator is available, else ``windows`` when the scenario has failures (or injected outages),
-  else ``crude`` (nothing ever fails: a window run would be the healthy run itself).
+- ``"rare"``: importance-sampled regenerative cycles of a Markov infrastructure
+  (:class:`sim.rare.batches.RareBatches`): replication ``r`` is one fixed-size batch of cycles with
+  streams keyed by ``r`` (i.i.d. replications, paired by index like the others); availability,
+  outage count and recovery time are the chain's exact transient expectations. Refused, with the
+  reason and what to use instead, when the infrastructure is not Markov (a failure or repair law
+  that is not exponential, injected outages), when zones fail, or when traffic varies in time;
+- ``"auto"``: ``rare`` when the rare-event cycles can estimate the scenario, else ``windows`` when
+  the scenario has failures (or injected outages), else ``crude`` (nothing ever fails: a window run
+  would be the healthy run itself).
 
 Every estimator is a module-level function of (scenario, seed, replication, timeline) so the
 executors' worker processes can run it; the result depends only on those arguments.
@@ -28,20 +31,24 @@ from collections.abc import Callable
 
 from sim.experiment.replication import ReplicationResult, run_replication
 from sim.random.distributions import is_never
-from sim.rare.markov import markov_problems
+from sim.rare import batches
+from sim.rare.batches import RareBatches, rare_problems
 from sim.rare.windows import WindowEstimator
 from sim.scenario.spec import Scenario
 
 CRUDE, WINDOWS, RARE, AUTO = "crude", "windows", "rare", "auto"
 #: every name ``method=`` accepts
 METHODS: tuple[str, ...] = (CRUDE, WINDOWS, RARE, AUTO)
-#: the module of the rare-cycle estimator (importance-sampled regenerative cycles)
-CYCLES_MODULE = "sim.rare.cycles"
+#: the module of the rare-cycle estimator (importance-sampled regenerative cycles, one batch per replication)
+CYCLES_MODULE = "sim.rare.batches"
 #: metrics an estimator cannot give, with the reason (reported as null)
 NOT_ESTIMATED: dict[str, dict[str, str]] = {
     WINDOWS: {"mean_in_system": "not estimated by incident windows: it needs the in-system area of the "
                                 "whole run (use method crude)"},
+    RARE: dict(batches.NOT_ESTIMATED),
 }
+#: metrics an estimator gives as exact expectations, not sampled (their interval has zero width)
+EXACT: dict[str, tuple[str, ...]] = {RARE: batches.EXACT}
 
 
 class MethodError(ValueError):
@@ -74,8 +81,24 @@ def _windows(scenario: Scenario, seed: int, replication: int, timeline: bool) ->
                              wall_s=time.perf_counter() - wall0, cpu_s=time.process_time() - cpu0)
 
 
-#: method name → the estimator of one replication (the rare-cycle estimator joins when available)
-ESTIMATORS: dict[str, Estimator] = {CRUDE: _crude, WINDOWS: _windows}
+@functools.lru_cache(maxsize=8)
+def _rare_batches(scenario: Scenario) -> RareBatches:
+    # one per scenario and process: the chain, its transient and the batch size are derived once
+    return RareBatches(scenario)
+
+
+def _rare(scenario: Scenario, seed: int, replication: int, timeline: bool) -> ReplicationResult:
+    if timeline:
+        raise MethodError("method rare records no incident timeline; use method crude for plots")
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    est = _rare_batches(scenario).replication(seed, replication)
+    return ReplicationResult(replication=replication, seed=seed, metrics=dict(est.metrics),
+                             customers=est.customers, wall_s=time.perf_counter() - wall0,
+                             cpu_s=time.process_time() - cpu0)
+
+
+#: method name → the estimator of one replication
+ESTIMATORS: dict[str, Estimator] = {CRUDE: _crude, WINDOWS: _windows, RARE: _rare}
 
 
 def replicate(method: str, scenario: Scenario, seed: int, replication: int,
@@ -99,11 +122,17 @@ def has_failures(scenario: Scenario) -> bool:
         or any(not is_never(z.mtbf) for z in scenario.zones)
 
 
-def unavailable(method: str) -> str:
-    """Why ``method`` cannot run here (one line)."""
+def unavailable(method: str, scenario: Scenario | None = None) -> str:
+    """Why ``method`` cannot run here, or for ``scenario`` (one line, naming what to use instead)."""
     if method == RARE:
-        return (f"method rare: needs the rare-cycle estimator ({CYCLES_MODULE}) as a per-replication "
-                "estimator, which this installation does not have; use method windows or crude")
+        if not cycles_available():
+            return (f"method rare: needs the rare-cycle estimator ({CYCLES_MODULE}) as a per-replication "
+                    "estimator, which this installation does not have; use method windows or crude")
+        problems = rare_problems(scenario) if scenario is not None else []
+        if problems:
+            instead = "windows" if has_failures(scenario) else "crude"  # type: ignore[arg-type]
+            return (f"method rare: needs a Markov infrastructure with steady traffic, but "
+                    f"{'; '.join(problems)}; use method {instead} (or auto)")
     return f"unknown method {method!r}; allowed: {', '.join(METHODS)}"
 
 
@@ -118,11 +147,11 @@ def resolve_method(method: str, scenario: Scenario) -> str:
     if method == AUTO and scenario.traffic.closed:
         return CRUDE
     if method == AUTO:
-        if cycles_available() and has_failures(scenario) and not markov_problems(scenario):
+        if cycles_available() and not rare_problems(scenario):
             return RARE
         return WINDOWS if has_failures(scenario) else CRUDE
-    if method == RARE and not cycles_available():
-        raise MethodError(unavailable(RARE))
+    if method == RARE and (not cycles_available() or rare_problems(scenario)):
+        raise MethodError(unavailable(RARE, scenario))
     if method not in ESTIMATORS:
         raise MethodError(unavailable(method))
     return method

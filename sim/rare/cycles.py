@@ -122,6 +122,10 @@ class CycleCustomerEstimates:
     # the path-down incidents' share of each rate (the weighted stratum alone, excess over healthy)
     path_down_rates_per_s: dict[str, Estimate] | None = None
     crude_path_down_lost_variance_per_s: float = math.nan  # that share's crude variance, as above
+    # the pieces of the rates: healthy rate per second, and the mean weighted excess over healthy per
+    # incident (both strata; lost checkouts without λ·D, which the rates add back as λ·U)
+    healthy_per_s: dict[str, float] | None = None
+    excess_per_incident: dict[str, float] | None = None
 
 
 @dataclass
@@ -335,7 +339,8 @@ class CycleEstimator:
             {m: e.scaled(YEAR_S) for m, e in rates.items()},
             unavailability, tau, cycles, down_windows, plain_cycles, plain_windows, ess, share, customers,
             time.perf_counter() - wall0, time.process_time() - cpu0, sum(second_moments) / tau,
-            self.full_model_wall_per_s, path_down, second_moments[0] / tau,
+            self.full_model_wall_per_s, path_down, second_moments[0] / tau, dict(healthy),
+            {m: sum(float(e[:, j].mean()) for e, _, _ in strata) for j, m in enumerate(COUNTS)},
         )
 
 

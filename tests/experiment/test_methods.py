@@ -96,10 +96,20 @@ def test_unknown_and_unavailable_methods_are_refused() -> None:
         replicate("windows", flaky(), 1, 0, timeline=True)
 
 
-def test_rare_without_the_cycle_estimator_names_what_is_missing() -> None:
-    from sim.experiment.methods import cycles_available
-
-    if cycles_available():
-        pytest.skip("the rare-cycle estimator is installed")
-    with pytest.raises(MethodError, match=r"sim\.rare\.cycles"):
-        run(flaky(), 2, seed=1, workers=1, method="rare")
+def test_rare_refuses_a_non_markov_scenario_naming_what_and_what_instead() -> None:
+    data = {
+        "scenario": {"name": "weibull", "horizon": "1h", "replications": 2},
+        "traffic": {"arrival_rate": 1.0},
+        "path": {"tiers": ["web"]},
+        "tiers": {"web": {"replicas": 2, "service_time": "100ms", "mttr": "5m",
+                          "mtbf": {"dist": "weibull", "mean": 7200.0, "shape": 1.5}}},
+    }
+    scenario = scenario_from_dict(data)
+    with pytest.raises(MethodError) as err:
+        run(scenario, 2, seed=1, workers=1, method="rare")
+    message = str(err.value)
+    assert "\n" not in message
+    assert "tiers.web.mtbf is Weibull, not exponential" in message and "use method windows" in message
+    assert resolve_method("auto", scenario) == "windows"
+    with pytest.raises(MethodError, match="nothing ever fails; use method crude"):
+        resolve_method("rare", never_fails())
