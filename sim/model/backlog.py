@@ -81,6 +81,8 @@ class Backlog:
             self._parked.append(order)
             return
         order.tries += 1
+        if order.measured:  # a call routed to a replica reached the tier
+            self.recorder.path_calls[order.stage] += 1
         if replica.down_reasons:  # not yet detected as failed: try again shortly
             Timer(env, min(RETRY_S, order.deadline - env.now), self._retry, order)
             return

@@ -5,9 +5,20 @@ Closed: calls pass; their outcomes are counted over a sliding time window. When 
 breaker opens: calls fail at once, without loading the tier, for ``open_duration_s``. Then it
 is half-open: up to ``half_open_probes`` calls pass; if they all succeed it closes, and if one
 fails it opens again.
+
+The adaptive breaker (``kind = "adaptive"``) has no open state: a proportional controller, it
+refuses each call with probability min(1, ``defensiveness`` × the window's failure rate) once
+the window holds ``min_calls`` calls. Refused calls are not outcomes, so as the window slides
+past the failures the refusals fade and calls probe the tier again.
+
+A breaker's *scope* (``tier``: one shared by every caller; ``caller-replica``: one per replica
+of the calling tier, each seeing only its own calls) is decided by whoever owns the breakers
+(:func:`breakers`); the state here is one breaker's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sim.scenario.spec import CircuitBreakerSpec
 
@@ -84,3 +95,43 @@ class CircuitBreaker:
         self._calls = [0] * _BUCKETS
         self._fails = [0] * _BUCKETS
         self._bucket = int(now / self._width)
+
+
+class AdaptiveBreaker(CircuitBreaker):
+    """Refuses calls in proportion to the recent failure rate (no open state)."""
+
+    def __init__(self, spec: CircuitBreakerSpec, uniform: Callable[[], float]) -> None:
+        super().__init__(spec)
+        self._uniform = uniform
+
+    def reject_probability(self, now: float) -> float:
+        self._advance(now)
+        calls = sum(self._calls)
+        if calls < self.spec.min_calls:
+            return 0.0
+        return min(1.0, self.spec.defensiveness * sum(self._fails) / calls)
+
+    def allow(self, now: float) -> bool:
+        p = self.reject_probability(now)
+        return p <= 0.0 or self._uniform() >= p  # a draw only when refusing is possible
+
+    def record(self, now: float, ok: bool) -> None:
+        i = self._advance(now)
+        self._calls[i] += 1
+        if not ok:
+            self._fails[i] += 1
+
+
+def breakers(spec: CircuitBreakerSpec | None, tier: str, callers: int,
+             uniform: Callable[[str], Callable[[], float]]) -> list[CircuitBreaker | None]:
+    """The breakers in front of ``tier``, indexed by caller replica (one shared one for scope
+    ``tier``); adaptive ones draw from streams named ``breaker:TIER`` or ``breaker:TIER:INDEX``."""
+    if spec is None:
+        return [None] * callers
+
+    def make(name: str) -> CircuitBreaker:
+        return AdaptiveBreaker(spec, uniform(name)) if spec.kind == "adaptive" else CircuitBreaker(spec)
+
+    if spec.scope == "tier":
+        return [make(f"breaker:{tier}")] * callers
+    return [make(f"breaker:{tier}:{i}") for i in range(callers)]

@@ -6,6 +6,11 @@ request lands on a failed replica, a replica crashes mid-request, a queue is ful
 customer's patience for the attempt runs out. After a failure the customer may give up
 (``abandon_probability``), is lost when no attempts are left, and otherwise retries the whole
 checkout after a backoff. Everything is callbacks on timers: no process per customer.
+
+A *called* tier (one with hop retries or a charge, see :mod:`sim.model.hops`) is entered through
+its :class:`~sim.model.hops.Hop`, which owns that tier's breakers. A customer ``retry_budget``
+is one retry control shared by all customers (as a client library's would be): it is asked
+before every first attempt and every retry, and a refused retry loses the checkout.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import math
 from collections.abc import Callable
 
 from sim.model.backlog import Backlog
-from sim.model.breaker import CircuitBreaker
+from sim.model.breaker import breakers
+from sim.model.hops import Hop
+from sim.model.retry_control import controls
 from sim.model.state import Customer
 from sim.model.tier import Tier
 from sim.model.timers import Timer
@@ -85,10 +92,21 @@ class CheckoutFlow:
         if self.communication is not None:
             self._return_after = streams.sampler("return-after", self.communication.return_after)
         self._hang = [t.spec.failure_mode == "hang" for t in tiers]
-        self._breakers = [
-            CircuitBreaker(t.spec.circuit_breaker) if t.spec.circuit_breaker else None for t in tiers
+        # calls that reached each tier, from measured customers (shared with the recorder and hops)
+        self._calls = recorder.path_calls = [0] * len(tiers)
+        recorder.charging = any(t.spec.idempotency is not None for t in tiers)
+        self._hops = [
+            Hop(env, stage, t, self, recorder, streams, tiers[stage - 1].spec.replicas if stage else 1,
+                self._calls, self._retry_service[stage]) if t.spec.called_by_replicas else None
+            for stage, t in enumerate(tiers)
+        ]
+        self._any_hop = any(h is not None for h in self._hops)
+        self._breakers = [  # a called tier's breakers belong to its hop
+            None if hop is not None else breakers(t.spec.circuit_breaker, t.name, 1, streams.uniform)[0]
+            for hop, t in zip(self._hops, tiers, strict=True)
         ]
         self._any_breaker = any(b is not None for b in self._breakers)
+        self._control = controls(customer.retry_budget, "customer", 1, True, streams.uniform)[0]
         self.backlog: Backlog | None = None
         self._async_stage = -1
         for stage, t in enumerate(tiers):
@@ -116,11 +134,17 @@ class CheckoutFlow:
         if self.dependencies_down:
             self.attempt_failed(c, "dependency")
             return
+        if c.attempt == 1 and self._control is not None and not self._control.admit(now, False):
+            self.attempt_failed(c, "throttled")
+            return
         self.enter(c, 0)
 
     def enter(self, c: Customer, stage: int) -> None:
         """Send the attempt to the tier at ``stage`` of the path."""
         c.stage = stage
+        if self._any_hop and self._hops[stage] is not None:
+            self._hops[stage].start(c)
+            return
         if self._any_breaker:
             breaker = self._breakers[stage]
             if breaker is not None and not breaker.allow(self.env.now):
@@ -129,6 +153,8 @@ class CheckoutFlow:
         if stage == self._async_stage:
             if self.backlog.accept(c):
                 c.pending = None  # the order is queued: the customer is done waiting
+                if self._control is not None:
+                    self._control.outcome(self.env.now, True)
                 if self._any_breaker and self._breakers[stage] is not None:
                     self._breakers[stage].record(self.env.now, True)
                 if self.on_checkout_end is not None:
@@ -140,6 +166,7 @@ class CheckoutFlow:
         if replica is None:
             self.attempt_failed(c, "unavailable")
             return
+        self._calls[stage] += c.measured
         service_s = c.first_service[stage] if c.attempt == 1 else self._retry_service[stage]()
         if replica.down_reasons:
             # the load balancer has not noticed the failure yet
@@ -161,6 +188,8 @@ class CheckoutFlow:
             self.enter(c, stage)
             return
         c.pending = None
+        if self._control is not None:
+            self._control.outcome(self.env.now, True)
         self.recorder.completed_checkout(self.env.now, c.arrived, c.attempt_started, c.attempt, c.measured)
         if self.on_checkout_end is not None:
             self.on_checkout_end()
@@ -182,6 +211,9 @@ class CheckoutFlow:
             breaker = self._breakers[c.stage]
             if breaker is not None:
                 breaker.record(env.now, False)
+        control = self._control
+        if control is not None and reason != "throttled":
+            control.outcome(env.now, False)
         if self.communication is not None and self.status_page.showing:
             # informed customers stop retrying; some come back later for a fresh try
             if self._choice() < self.communication.return_probability:
@@ -197,7 +229,21 @@ class CheckoutFlow:
         if p > 0.0 and self._choice() < p:
             self._lose(c)
             return
+        if control is not None and not control.admit(env.now, True, reason == "timeout"):
+            self._lose(c)
+            return
         Timer(env, self._backoff_delay(c), self._retry, c)
+
+    def wire_hops(self) -> None:
+        """Called tiers' replicas report to their hop; their callers hold slots while calling."""
+        for stage, hop in enumerate(self._hops):
+            if hop is None:
+                continue
+            for replica in hop.tier.replicas:
+                replica.flow = hop
+            if stage:
+                for replica in self.tiers[stage - 1].replicas:
+                    replica.next_hop = hop
 
     def _retry(self, timer: Timer) -> None:
         self.start_attempt(timer._value)

@@ -15,6 +15,7 @@ class Customer:
         "attempt",
         "attempt_started",
         "budget",
+        "charges",
         "deadline",
         "first_service",
         "measured",
@@ -24,6 +25,7 @@ class Customer:
         "service_s",
         "slot",
         "stage",
+        "via",
     )
 
     def __init__(self, arrived: float, measured: bool, budget: int, first_service: list[float]) -> None:
@@ -39,6 +41,8 @@ class Customer:
         self.service_s = 0.0
         self.slot = None  # service slot still held after the customer timed out in service
         self.prev_backoff = 0.0
+        self.via = None  # the caller replica's held slot, for a called tier (see sim.model.hops)
+        self.charges = 0  # completed calls at a charging tier (idempotency set)
 
 
 class RequestListener(Protocol):

@@ -10,6 +10,7 @@ import simpy
 
 from sim.model.customer import CheckoutFlow, StatusPage
 from sim.model.failures import injected_outage, replica_lifecycle, scripted_infrastructure, zone_lifecycle
+from sim.model.hops import HoldingReplica
 from sim.model.population import ClosedPopulation
 from sim.model.replica import Replica
 from sim.model.tier import Tier, expected_phases
@@ -67,6 +68,7 @@ class CheckoutSystem:
         if self.flow.backlog is not None:  # an asynchronous tier's replicas work for its backlog
             for replica in self.flow.backlog.tier.replicas:
                 replica.flow = self.flow.backlog
+        self.flow.wire_hops()
         if script is None:
             self._start_failures(streams)
         elif script:
@@ -87,8 +89,12 @@ class CheckoutSystem:
 
     def _build_tier(self, spec: TierSpec, streams: Streams) -> Tier:
         slowdown_s = spec.service_time_per_in_flight_s
+        path = self.scenario.path
+        stage = path.index(spec.name) if spec.name in path else -1
+        calls_next = 0 <= stage < len(path) - 1 and self.scenario.tier(path[stage + 1]).called_by_replicas
+        replica_class = HoldingReplica if calls_next else Replica  # holds its slot while it calls
         replicas = [
-            Replica(self.env, spec.name, i, spec.concurrency, spec.queue_limit, slowdown_s)
+            replica_class(self.env, spec.name, i, spec.concurrency, spec.queue_limit, slowdown_s)
             for i in range(spec.replicas)
         ]
         uniform = streams.uniform(f"routing:{spec.name}") if spec.load_balancing == "random" else None

@@ -45,6 +45,13 @@ METRICS: dict[str, str] = {
 }
 
 
+#: Metrics only ``sim map`` adds to a replication's: measured from the trigger it injects.
+TRIGGER_METRICS: dict[str, str] = {
+    "trigger_recovery_s": "time from the end of a map's trigger until the 1-minute success rate is back to "
+    "99% for good (past the map's stuck limit: stuck) (s)",
+}
+
+
 def metric_bounds(name: str) -> tuple[float, float]:
     """The values a metric can take: fractions lie in [0, 1], attempts per checkout are at least 1,
     everything else is non-negative."""
@@ -109,6 +116,10 @@ class Recorder:
         self._incident_start: float | None = None
         self._service_recovery_total = 0.0
         self._service_recovery_n = 0
+        # calls that reached each path tier (the model fills this list, path order) and charges
+        self.path_calls: list[int] = []
+        self.charging = False  # a tier charges (has idempotency set): duplicate charges are reported
+        self.duplicate_charges = 0
 
     # -- customers -------------------------------------------------------------------------
     def _advance_area(self, now: float) -> None:
@@ -180,6 +191,11 @@ class Recorder:
             if late:
                 self.deferred += 1
                 self.extra_delay_total += (attempt_started - arrived) + (now - accepted_at)
+
+    def duplicate_charge(self, measured: bool) -> None:
+        """A checkout was charged again (a repeated call completed without an idempotency key)."""
+        if measured:
+            self.duplicate_charges += 1
 
     def lost_checkout(self, now: float, measured: bool) -> None:
         self._in_system_area += self.in_system * (now - self._in_system_last)
@@ -292,7 +308,13 @@ class Recorder:
         return total
 
     def results(self, order_value: float, cost_per_hour: float) -> dict[str, float]:
-        """The metrics of this replication (call after the run has drained)."""
+        """The metrics of this replication (call after the run has drained).
+
+        Besides :data:`METRICS`: ``availability_<tier>`` per tier, ``calls_per_checkout_<tier>`` per
+        path tier (calls routed to one of its replicas — first tries and retries from any source —
+        per attempted checkout) and, when a tier charges, ``duplicate_charges`` (charges after a
+        checkout's first, counted for checkouts that arrived in the window) and
+        ``duplicate_charge_value`` (× order value)."""
         measured_s = self.horizon_s - self.warmup_s
         area_end = self._area_at_horizon if self._area_at_horizon is not None else self._in_system_area
         nan = math.nan
@@ -327,4 +349,9 @@ class Recorder:
         }
         for name, period in self.tiers.items():
             out[f"availability_{name}"] = 1.0 - self._down_time(period) / measured_s
+        for name, calls in zip(self.tier_names, self.path_calls, strict=False):  # path tiers come first
+            out[f"calls_per_checkout_{name}"] = calls / self.attempted if self.attempted else nan
+        if self.charging:
+            out["duplicate_charges"] = float(self.duplicate_charges)
+            out["duplicate_charge_value"] = self.duplicate_charges * order_value
         return out
