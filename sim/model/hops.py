@@ -130,7 +130,7 @@ class Hop:
     # -- a call and its tries -----------------------------------------------------------
     def start(self, c: Customer) -> None:
         """The attempt reached this tier: the caller (``c.via``) makes the call."""
-        via, c.via = c.via, None
+        via, c.via = getattr(c, "via", None), None  # unset before the first called tier
         i = via[0].index if via is not None else 0
         control = self.controls[i]
         if control is not None and not control.admit(self.env.now, False):
@@ -259,6 +259,6 @@ class Hop:
         """Never called: a call's deadline at the callee is unlimited (the caller keeps the time)."""
 
     def _charge(self, c: Customer) -> None:
-        c.charges += 1
+        c.charges = getattr(c, "charges", 0) + 1  # unset before the first charge
         if c.charges > 1 and not self.idempotent:
             self.recorder.duplicate_charge(c.measured)

@@ -41,8 +41,9 @@ class Customer:
         self.service_s = 0.0
         self.slot = None  # service slot still held after the customer timed out in service
         self.prev_backoff = 0.0
-        self.via = None  # the caller replica's held slot, for a called tier (see sim.model.hops)
-        self.charges = 0  # completed calls at a charging tier (idempotency set)
+        # ``via`` (the caller replica's held slot) and ``charges`` (completed calls at a charging
+        # tier) are set only by called tiers (sim.model.hops): unset otherwise, so that scenarios
+        # without them pay nothing per customer
 
 
 class RequestListener(Protocol):
