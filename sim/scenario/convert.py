@@ -106,6 +106,10 @@ def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     if tr.ramp is not None:
         d["traffic"]["ramp"] = {"start": tr.ramp.start_s, "duration": tr.ramp.duration_s,
                                 "to_multiplier": tr.ramp.to_multiplier}
+    if (o := s.slo) is not None:  # absent without [slo], so existing scenarios keep their hash
+        d["slo"] = {"window": o.window_s, **{k: v for k, v in (
+            ("availability", o.availability), ("checkout_success", o.checkout_success),
+            ("latency_p95", o.latency_p95_s)) if v is not None}}
     if m is not None:
         d["communication"] = {"status_page": m.status_page, "detection_delay": m.detection_delay_s,
                               "return_after": m.return_after.to_dict(),

@@ -379,8 +379,12 @@ COMMUNICATION = Table({
     "status_page": Key(_BOOL, False), "detection_delay": Key(_NONNEG, "5m"),
     "return_after": Key(_dist(), "30m"), "return_probability": Key(_PROB, 0.5)})
 COSTS = Table({"order_value": Key(_number(0, MAX_MONEY), 0.0), "currency": Key(_text(nonempty=True), "USD")})
+_FRACTION = Parser("a number between 0 and 1, both excluded, such as 0.9995",
+                   lambda v: _require(0 < _real(v) < 1, _real(v)))
+SLO = Table({"window": Key(_POS, "30d"), "availability": Key(_FRACTION, DERIVED),
+             "checkout_success": Key(_FRACTION, DERIVED), "latency_p95": Key(_POS, DERIVED)})
 SCHEMA = Table({
-    "scenario": SCENARIO, "traffic": TRAFFIC, "customer": CUSTOMER, "path": PATH,
+    "scenario": SCENARIO, "traffic": TRAFFIC, "customer": CUSTOMER, "path": PATH, "slo": SLO,
     "tiers": NamedTables(TIER, "tier"), "zones": NamedTables(ZONE, "zone"), "outages": ArrayOf(OUTAGE),
     "communication": COMMUNICATION, "costs": COSTS})
 REQUIRED_SECTIONS = ("traffic", "path", "tiers")

@@ -240,6 +240,16 @@ class CostSpec:
 
 
 @dataclass(frozen=True)
+class SloSpec:
+    """A service-level objective per window: each objective given must hold in every window."""
+
+    window_s: float
+    availability: float | None = None  # path-up fraction of the window; its error budget is 1 − this
+    checkout_success: float | None = None  # completed / attempted checkouts of the window
+    latency_p95_s: float | None = None  # p95 latency of the window's completed checkouts
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One architecture and its workload, fully resolved."""
 
@@ -258,6 +268,7 @@ class Scenario:
     outages: tuple[OutageSpec, ...] = ()
     communication: CommunicationSpec | None = None
     costs: CostSpec = field(default_factory=CostSpec)
+    slo: SloSpec | None = None
     source: str = "<built-in>"  # file the scenario was read from (not part of its identity)
 
     def tier(self, name: str) -> TierSpec:

@@ -31,6 +31,7 @@ from sim.scenario.schema import (
     SCENARIO,
     SCHEMA,
     SERVICE_TIME,
+    SLO,
     SPIKE,
     THRESHOLD_ONLY,
     TIER,
@@ -54,6 +55,7 @@ from sim.scenario.spec import (
     OutageSpec,
     RampSpec,
     Scenario,
+    SloSpec,
     SpikeSpec,
     TierSpec,
     TrafficSpec,
@@ -155,13 +157,21 @@ class Validator:
             communication = CommunicationSpec(c["status_page"], c["detection_delay"], c["return_after"],
                                               c["return_probability"])
         costs = self.table(raw.get("costs", {}), COSTS, "costs")
+        slo = self.slo(raw["slo"]) if "slo" in raw else None
         return Scenario(
             name=sc["name"] or self.default_name, description=sc["description"], horizon_s=horizon,
             warmup_s=sc["warmup"], replications=sc["replications"], seed=sc["seed"], traffic=traffic,
             customer=customer, path=path, tiers=tuple(tiers.values()), dependencies=dependencies,
             zones=tuple(ZoneSpec(name, z["mtbf"], z["mttr"]) for name, z in zones.items()),
             outages=outages, communication=communication,
-            costs=CostSpec(costs["order_value"], costs["currency"]), source=self.source)
+            costs=CostSpec(costs["order_value"], costs["currency"]), slo=slo, source=self.source)
+
+    def slo(self, raw: object) -> SloSpec:
+        s = self.table(raw, SLO, "slo")
+        if all(s[k] is None for k in ("availability", "checkout_success", "latency_p95")):
+            raise self.fail("slo", "needs at least one objective: availability, checkout_success or "
+                            "latency_p95", raw)
+        return SloSpec(s["window"], s["availability"], s["checkout_success"], s["latency_p95"])
 
     def traffic(self, raw: object, horizon: float) -> TrafficSpec:
         t = self.table(raw, TRAFFIC, "traffic")

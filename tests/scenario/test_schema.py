@@ -13,7 +13,7 @@ from sim.scenario.schema import CUSTOMER, SCHEMA, SERVICE_TIME, TIER, Invalid
 
 def test_every_section_is_in_the_schema() -> None:
     assert set(SCHEMA.keys) == {"scenario", "traffic", "customer", "path", "tiers", "zones", "outages",
-                                "communication", "costs"}
+                                "communication", "costs", "slo"}
 
 
 def test_service_time_parser() -> None:
