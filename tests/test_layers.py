@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "sim"
-LAYERS = ["random", "scenario", "stats", "model", "rare", "experiment", "sweeps", "theory", "report", "cli"]
+LAYERS = ["random", "scenario", "stats", "fit", "model", "rare", "experiment", "sweeps", "theory", "report",
+          "cli"]
 MAX_LINES = 400
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from sim.cli.fit import parameter_uncertainty_option, read_parameter_uncertainty, uncertainty_lines
 from sim.cli.format import INTERRUPTED, ProgressLine, header, metric_table
 from sim.cli.method import checked_method, method_option, precision_request
 from sim.cli.options import (
@@ -92,9 +93,10 @@ def precision_report(outcome: PrecisionOutcome, wall_s: float) -> list[str]:
 @plot_option
 @force_option
 @method_option
+@parameter_uncertainty_option
 @reports_input_errors
 def run_command(scenario, overrides, redundancy, replications, horizon, seed, workers, precision, max_time,
-                targets, json_path, plot_dir, force, method) -> None:
+                targets, json_path, plot_dir, force, method, uncertainty_path) -> None:
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
     wanted = precision_request(precision, max_time, targets, replications)
@@ -102,6 +104,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     method = checked_method(method, resolved)
     check_output_file("--json", json_path)
     check_plot_dir(plot_dir, force)
+    uncertainty = read_parameter_uncertainty(uncertainty_path, resolved, bool(wanted))
     to_stdout = json_path == STDOUT
     echo: Callable[[str], None] = (lambda text: click.echo(text, err=True)) if to_stdout else click.echo
     echo(header(scenario, resolved))
@@ -109,6 +112,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     try:
         # --plot of a non-crude run: the representative replication is simulated again in full
         result = run(resolved, workers=workers, progress=progress.callback(resolved.name),
+                     parameter_uncertainty=uncertainty,
                      timelines=bool(plot_dir) and method == "crude", method=method, **wanted)
     except KeyboardInterrupt:
         what = "precision-driven run" if wanted else f"{resolved.replications} replications"
@@ -119,6 +123,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         echo(line)
     for name, why in result.not_estimated().items():
         echo(f"{name}: {why}")
+    for line in uncertainty_lines(result.extra):
+        echo(line)
     echo(
         f"\n{result.replications} replication{'s' if result.replications != 1 else ''}, seed {result.seed}, "
         f"{result.workers} worker(s){'' if result.method == 'crude' else ', method ' + result.method}: "
