@@ -154,11 +154,12 @@ def suggestion(metrics: dict[str, Summary], names: Sequence[str], horizon_s: flo
     return advice(max(metrics[m].n for m in names), worst, horizon_s)
 
 
-def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) -> str:
+def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, advise: bool = True) -> str:
     """Rows of metric, mean, 95% confidence interval and n, key metrics first, with notes below:
     intervals cut at a physical bound (``*``), and intervals too wide to decide with what would fix them.
 
-    ``horizon_s`` (the simulated horizon) lets the advice name a longer horizon as well.
+    ``horizon_s`` (the simulated horizon) lets the advice name a longer horizon as well; ``advise=False``
+    (a precision-driven run, which says below what its targets need) leaves the advice out.
     """
     rows = [("metric", "mean", "95% CI", "n", "")]
     wide: list[str] = []
@@ -213,8 +214,8 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None) ->
                      "reaches no downtime (∞ nines).")
     if wide:
         notes.append(f"too wide to decide (95% CI half-width over {TOO_WIDE:.0%} of the mean — of the "
-                     f"downtime for availability — or reaching 0): {', '.join(wide)}; "
-                     f"{suggestion(metrics, wide, horizon_s)}.")
+                     f"downtime for availability — or reaching 0): {', '.join(wide)}"
+                     + (f"; {suggestion(metrics, wide, horizon_s)}." if advise else "."))
     return "\n".join([*lines, "", *notes] if notes else lines)
 
 

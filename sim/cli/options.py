@@ -69,22 +69,26 @@ def replication_options(fn: Callable) -> Callable:
     fn = click.option("--horizon", default=None, metavar="H",
                       help="Simulated time per replication, e.g. 6h (default: the scenario's).")(fn)
     fn = click.option("--replications", type=click.IntRange(min=1), default=None, metavar="R",
-                      help="Independent replications (default: the scenario's; 1: a quick look, "
-                           "no confidence intervals).")(fn)
+                      help="A fixed-size run of R independent replications (1: a quick look, no "
+                           "confidence intervals); with --precision, the first look. Default: a "
+                           "precision-driven run whose first look is the scenario's replications.")(fn)
     return fn
 
 
 def precision_options(fn: Callable) -> Callable:
     """--precision, --max-time, --target (a precision-driven run)."""
     fn = click.option("--target", "targets", multiple=True, metavar="METRIC",
-                      help="A metric whose interval must reach --precision (repeatable; default: "
+                      help="A metric whose interval must reach the precision (repeatable; default: "
                            "lost_checkouts and unavailability, i.e. 1 - availability).")(fn)
     fn = click.option("--max-time", default=None, metavar="DURATION",
-                      help="Wall-clock limit of a --precision run, e.g. 60s or 2m (default: none; the "
-                           "run stops after 11 looks).")(fn)
-    fn = click.option("--precision", default=None, metavar="P",
+                      help="Wall-clock limit of a precision-driven run, e.g. 60s or 2m (default: 60s "
+                           "with the default precision; none with --precision, which then stops after "
+                           "11 looks).")(fn)
+    fn = click.option("--precision", default=None, metavar="P|off",
                       help="Run until the 95% interval of every target metric is within ±P of its mean, "
-                           "e.g. 5% or 0.05 (--replications: the first batch).")(fn)
+                           "e.g. 5% or 0.05 (--replications: the first look). Default: 10% within 60 s "
+                           "unless --replications is given; off: a fixed-size run of the scenario's "
+                           "replications.")(fn)
     return fn
 
 

@@ -17,7 +17,7 @@ import click
 
 from sim.cli.compare_text import comparison_text
 from sim.cli.format import INTERRUPTED, ProgressLine, header
-from sim.cli.method import checked_method, method_option, precision_request
+from sim.cli.method import common_method, method_option, run_request
 from sim.cli.options import (
     InputError,
     collect_overrides,
@@ -124,13 +124,15 @@ def load_variants(name: str | None, specs: list[list[tuple[str, str]]], shortcut
               help="Folder for the results and the report (default: results/compare-<names>-<hash>).")
 @dpi_option
 @method_option
-@click.option("--precision", default=None, metavar="P",
+@click.option("--precision", default=None, metavar="P|off",
               help="Run the baseline until the 95% interval of every target metric is within ±P of its "
-                   "mean (e.g. 5%); the other scenarios then run the same replications (paired).")
+                   "mean (e.g. 5%); the other scenarios then run the same replications (paired). Default: "
+                   "10% within 60 s unless --replications is given; off: a fixed-size run.")
 @click.option("--max-time", default=None, metavar="DURATION",
-              help="Wall-clock limit of the baseline's --precision run, e.g. 60s or 2m.")
+              help="Wall-clock limit of the baseline's precision-driven run, e.g. 60s or 2m (default: 60s "
+                   "with the default precision).")
 @click.option("--target", "targets", multiple=True, metavar="METRIC",
-              help="A metric whose interval must reach --precision (repeatable; default: lost_checkouts "
+              help="A metric whose interval must reach the precision (repeatable; default: lost_checkouts "
                    "and unavailability).")
 @reports_input_errors
 def compare_command(scenarios, vary, variant, overrides, redundancy, replications, horizon, seed, workers,
@@ -149,7 +151,8 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     from sim.report.comparison import load_comparison
     from sim.report.output import ReportError
 
-    wanted = precision_request(precision, max_time, targets, replications)
+    request = run_request(precision, max_time, targets, replications, method)
+    wanted = request.precision
     quick = replications == 1
     shortcuts = collect_overrides(overrides, None if quick else replications, horizon, seed)
     if vary or variant:
@@ -175,11 +178,7 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     reps = 1 if quick else resolved[0].replications if replications is None else replications
     root_seed = resolved[0].seed if seed is None else seed
     resolved = [dataclasses.replace(s, replications=reps, seed=root_seed) for s in resolved]
-    chosen = {checked_method(method, s) for s in resolved}
-    if len(chosen) > 1:  # auto chose differently (e.g. a variant that never fails): one estimator for all
-        raise InputError(f"--method {method}: picks {' and '.join(sorted(chosen))} for these scenarios; "
-                         "name one method so every difference compares like with like")
-    method = chosen.pop()
+    method, why = common_method(request.method, resolved)
     folder = Path(out) if out else default_comparison_dir(resolved, reps, root_seed, method=method,
                                                           precision=wanted)
     try:
@@ -189,10 +188,13 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     headers = [header(name, s) for name, s in zip(names, resolved, strict=True)]
     for text in headers:
         click.echo(text)
+    click.echo(f"method {method} ({why})")
+    if request.driven:
+        click.echo(f"precision-driven (the baseline; the others on its replications): {request.describe()}")
     command = _command_line("compare", scenarios, overrides, redundancy, replications, horizon, seed,
                             vary, variant)
-    for flag, value in (("--method", None if method == "crude" else method), ("--precision", precision),
-                        ("--max-time", max_time)):
+    for flag, value in (("--method", method),
+                        ("--precision", precision), ("--max-time", max_time)):
         command += f" {flag} {shlex.quote(value)}" if value else ""
     command += "".join(f" --target {shlex.quote(t)}" for t in targets)
     progress = ProgressLine()

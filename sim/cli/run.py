@@ -11,7 +11,7 @@ import click
 
 from sim.cli.fit import parameter_uncertainty_option, read_parameter_uncertainty, uncertainty_lines
 from sim.cli.format import INTERRUPTED, ProgressLine, header, metric_table
-from sim.cli.method import checked_method, method_option, precision_request
+from sim.cli.method import RunRequest, checked_method, method_option, run_request, why_chosen
 from sim.cli.options import (
     InputError,
     check_output_file,
@@ -24,6 +24,7 @@ from sim.cli.options import (
 )
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
+from sim.experiment.methods import RARE
 from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent
 from sim.scenario import load_scenario
 from sim.scenario.io import jsonable, write_json_atomic
@@ -62,12 +63,14 @@ def check_plot_dir(plot_dir: str | None, force: bool) -> None:
                          "--force to overwrite its report files")
 
 
-def precision_report(outcome: PrecisionOutcome, wall_s: float) -> list[str]:
-    """What a precision-driven run achieved, per target, and plainly which targets were not met."""
+def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "crude") -> list[str]:
+    """What a precision-driven run achieved, per target, and plainly which targets were not met (with
+    what would meet them: more time, scaled by how far off it is, or a rare-event method)."""
     why = {"precision": "every target met", "max_looks": f"the last of the looks ({outcome.looks[-1]})",
            "time": f"time limit of {outcome.max_time_s:g} s spent" if outcome.max_time_s else "time limit"}
     looks = ", ".join(str(n) for n in outcome.looks)
-    lines = [f"\nprecision: {outcome.replications} replications (looks at {looks}); stopped: "
+    verdict = "target met" if outcome.met else "TARGET NOT MET"
+    lines = [f"\nprecision: {verdict}; {outcome.replications} replications (looks at {looks}); stopped: "
              f"{why[outcome.stopped_by]}"]
     if outcome.discarded:
         lines.append(f"  {outcome.discarded} finished replication(s) of the unfinished batch left out "
@@ -76,8 +79,30 @@ def precision_report(outcome: PrecisionOutcome, wall_s: float) -> list[str]:
     for o in outcome.outcomes:
         if not o.met:
             lines.append(f"target ±{percent(o.target)} not met for {o.metric}: {achieved(o)} after "
-                         f"{outcome.replications} replications in {wall_s:.0f} s; a rare-event method or "
-                         "more time is needed")
+                         f"{outcome.replications} replications in {wall_s:.0f} s; "
+                         f"{_remedy(o, wall_s, method)}")
+    return lines
+
+
+def _remedy(o, wall_s: float, method: str) -> str:
+    """More time (a half-width shrinks like 1/√n: the time scales with its square) or another method."""
+    rare = "" if method == RARE else "a rare-event method (--method rare, for a Markov infrastructure) or "
+    if o.rel_half_width != o.rel_half_width:  # NaN: nothing observed yet, no way to say how long
+        return f"{rare}much more time is needed"
+    factor = min(100.0, max(2.0, (o.rel_half_width / o.target) ** 2))
+    return f"{rare}more time is needed (about --max-time {max(1, round(wall_s * factor / 60.0))}m)"
+
+
+def run_header(name: str | None, resolved: Scenario, request: RunRequest, method: str) -> list[str]:
+    """The scenario's line (its replications as the first look of a precision-driven run), then which
+    estimator runs and why, and what a precision-driven run aims at."""
+    line = header(name, resolved)
+    n = resolved.replications
+    if request.driven:
+        line = line.replace(f", {n} replications", f", replications from {n} (precision-driven)", 1)
+    lines = [line, f"method {method} ({why_chosen(request.method, method, resolved)})"]
+    if request.driven:
+        lines.append(f"precision-driven: {request.describe()}")
     return lines
 
 
@@ -99,26 +124,29 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
                 targets, json_path, plot_dir, force, method, uncertainty_path) -> None:
     """Simulate SCENARIO (a .toml file or a built-in name; default: baseline) and print lost
     checkouts, availability, recovery and latency with 95% confidence intervals."""
-    wanted = precision_request(precision, max_time, targets, replications)
+    wanted = run_request(precision, max_time, targets, replications, method)
     resolved = resolve(scenario, overrides, redundancy, replications, horizon, seed)
-    method = checked_method(method, resolved)
+    chosen = checked_method(wanted.method, resolved)
     check_output_file("--json", json_path)
     check_plot_dir(plot_dir, force)
-    uncertainty = read_parameter_uncertainty(uncertainty_path, resolved, bool(wanted))
+    uncertainty = read_parameter_uncertainty(uncertainty_path, resolved, wanted.driven)
     to_stdout = json_path == STDOUT
     echo: Callable[[str], None] = (lambda text: click.echo(text, err=True)) if to_stdout else click.echo
-    echo(header(scenario, resolved))
+    for line in run_header(scenario, resolved, wanted, chosen):
+        echo(line)
+    if plot_dir and chosen != "crude":
+        echo(f"--plot: the timeline needs the full model; method {chosen} records none, so the "
+             "representative replication is simulated again in full for the figures")
     progress = ProgressLine()
     try:
-        # --plot of a non-crude run: the representative replication is simulated again in full
         result = run(resolved, workers=workers, progress=progress.callback(resolved.name),
                      parameter_uncertainty=uncertainty,
-                     timelines=bool(plot_dir) and method == "crude", method=method, **wanted)
+                     timelines=bool(plot_dir) and chosen == "crude", method=chosen, **wanted.precision)
     except KeyboardInterrupt:
-        what = "precision-driven run" if wanted else f"{resolved.replications} replications"
+        what = "precision-driven run" if wanted.driven else f"{resolved.replications} replications"
         raise interrupted(progress, f"{what} stopped, no results") from None
     progress.close()
-    echo(metric_table(result.metrics, resolved.horizon_s))
+    echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven))
     for line in floor_report(resolved, result.metrics):
         echo(line)
     for name, why in result.not_estimated().items():
@@ -132,7 +160,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         f"({result.customers_per_s:,.0f}/s)"
     )
     if result.precision is not None:
-        for line in precision_report(result.precision, result.wall_s):
+        for line in precision_report(result.precision, result.wall_s, result.method):
             echo(line)
     if to_stdout:
         click.echo(json.dumps(jsonable(result.to_dict()), indent=2))

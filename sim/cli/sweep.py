@@ -10,17 +10,19 @@ from pathlib import Path
 import click
 
 from sim.cli.format import availability, number
-from sim.cli.method import method_option
+from sim.cli.method import method_option, run_request
 from sim.cli.options import (
     InputError,
     check_output_folder,
     collect_overrides,
+    precision_options,
     reports_input_errors,
     scenario_overrides,
     write_error,
 )
 from sim.experiment.executors import DASK_LOCAL, ExecutorError
 from sim.experiment.methods import MethodError
+from sim.experiment.precision import DEFAULT_MAX_LOOKS, achieved, percent
 from sim.scenario import describe
 from sim.sweeps.runner import (
     SAMPLERS,
@@ -94,6 +96,23 @@ def _table(result: SweepResult) -> str:
     return "\n".join(text)
 
 
+def _precision_lines(result: SweepResult) -> list[str]:
+    """Whether every point met the target, the looks, and the points that did not (worst first)."""
+    outcome = result.precision
+    why = {"precision": "every point met every target", "time": "time limit spent",
+           "max_looks": "the last of the looks"}[outcome.stopped_by]
+    looks = ", ".join(str(n) for n in outcome.looks)
+    lines = [f"precision: {'target met' if outcome.met else 'TARGET NOT MET'} at every point"
+             if outcome.met else "precision: TARGET NOT MET",
+             f"  {result.plan.replications} replications per point (looks at {looks}); stopped: {why}"]
+    missed = [(p, o) for p, point in enumerate(outcome.points) for o in point if not o.met]
+    for p, o in missed[:10]:
+        lines.append(f"  point {p}: {o.metric} {achieved(o)}, target ±{percent(o.target)}")
+    if len(missed) > 10:
+        lines.append(f"  ... {len(missed) - 10} more in manifest.json (precision)")
+    return lines
+
+
 def _cell(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -138,13 +157,19 @@ def _interval(low: float, high: float) -> str:
               help="Add each point's paired difference to this point (an id, or KEY=VALUE,...) to "
                    "summary.csv.")
 @method_option
+@precision_options
 @reports_input_errors
 def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, replications, seed, horizon,
-                  overrides, redundancy, out, workers, dask, reference, method) -> None:
+                  overrides, redundancy, out, workers, dask, reference, method, precision, max_time,
+                  targets) -> None:
     """Run SCENARIO (default: baseline) at every point of a design, R replications each, and write
     results.csv (one row per point × replication), summary.csv (mean and 95% CI per point) and
     manifest.json. Finished tasks are stored as they arrive: the same command resumes. The folder's
-    name (a content hash) includes --method unless it is crude, so estimators never share a folder."""
+    name (a content hash) includes --method unless it is crude, so estimators never share a folder.
+
+    A sweep is fixed-size unless --precision P is given: then R is the first look and every point
+    runs to the target (common random numbers kept: every point the same replications), or until
+    --max-time; the method defaults to auto then, to crude otherwise."""
     if dask not in (None, "local") and workers is not None:
         raise InputError("--workers applies to --dask local only: an existing Dask cluster has its own "
                          "workers")
@@ -152,21 +177,35 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
     given = SweepSpec.from_options(grid, ranges, lhs, scenario=scenario, samples=samples, sampler=sampler,
                                    replications=replications, seed=seed, reference=reference)
     merged = spec.merged(given)
+    if precision is None and (max_time is not None or targets):  # a sweep is fixed-size unless asked
+        raise InputError(f"{'--max-time' if max_time is not None else '--target'}: applies only to a "
+                         "precision-driven sweep; add --precision P (a sweep is fixed-size by default)")
+    request = run_request(precision or "off", max_time, targets, merged.replications, method)
+    method = request.method
+    wanted = None if not request.driven else {**request.precision, "max_looks": DEFAULT_MAX_LOOKS}
     try:
-        plan = plan_sweep(merged, collect_overrides(overrides, None, horizon, None), redundancy, method)
+        plan = plan_sweep(merged, collect_overrides(overrides, None, horizon, None), redundancy, method,
+                          wanted)
     except MethodError as err:
         raise InputError(f"--method {method}: {str(err).removeprefix(f'method {method}: ')}") from None
     folder = Path(out) if out is not None else Path("results") / plan.name
     check_output_folder("--out", str(folder))
     check_folder(folder, plan)
     click.echo(describe(plan.base))
-    click.echo(f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} replications = "
-               f"{plan.total} tasks, seed {plan.seed}"
-               + (f", method {method}" if method != "crude" else "") + f" → {folder}")
+    methods = sorted(set(plan.methods)) if plan.methods else ["crude"]
+    if request.driven:
+        click.echo(f"sweep {plan.name}: {len(plan.points)} points, replications from {plan.replications} "
+                   f"per point (precision-driven: {request.describe()}), seed {plan.seed}, "
+                   f"method {' and '.join(methods)} → {folder}")
+    else:
+        click.echo(f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} replications = "
+                   f"{plan.total} tasks, seed {plan.seed}"
+                   + (f", method {' and '.join(methods)}" if methods != ["crude"] else "") + f" → {folder}")
     bar = ProgressBar(sys.stderr.isatty())
     try:
         result = run_sweep(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=bar,
-                           log=lambda message: click.echo(message, err=True))
+                           log=lambda message: click.echo(message, err=True),
+                           max_time=request.precision.get("max_time"))
     except KeyboardInterrupt:
         bar.finish()
         done = bar.last.done if bar.last else 0
@@ -181,7 +220,9 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
         raise write_error("--out", folder, err) from None
     bar.finish()
     click.echo(_table(result))
-    ran = plan.total - result.resumed
+    if result.precision is not None:
+        click.echo("\n" + "\n".join(_precision_lines(result)))
+    ran = result.ran
     click.echo(f"\n{ran} tasks run in {result.wall_s:.1f} s" + (f" on {result.executor}" if ran else "")
                + (f", {result.resumed} resumed" if result.resumed else ""))
     click.echo(f"wrote {', '.join(p.name for p in result.files)} in {folder}")

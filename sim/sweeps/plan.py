@@ -55,6 +55,9 @@ class SweepPlan:
     #: each point's estimator (:mod:`sim.experiment.methods`, resolved: never "auto")
     methods: tuple[str, ...] = ()
     method: str = CRUDE  # as asked ("auto" included); part of the content hash unless crude
+    #: a precision-driven sweep's target (``precision``, ``targets``, ``max_looks``; part of the content
+    #: hash): ``replications`` is then the first look; None for a fixed-size sweep
+    precision: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -83,6 +86,7 @@ class SweepPlan:
             "scenario": scenario_to_dict(self.base), "design": self.design,
             "replications": self.replications, "seed": self.seed, "reference": self.reference,
             "method": self.method, "methods": [self.point_method(p) for p in range(len(self.points))],
+            **({"precision_target": self.precision} if self.precision else {}),
             "tasks": self.total, "points": [{"point": i, **p} for i, p in enumerate(self.points)],
         }
 
@@ -318,7 +322,8 @@ def _base_scenario(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, obje
 
 
 def plan_sweep(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, object] = (),
-               redundancy: int | None = None, method: str = CRUDE) -> SweepPlan:
+               redundancy: int | None = None, method: str = CRUDE,
+               precision: Mapping[str, Any] | None = None) -> SweepPlan:
     """Check a sweep and resolve it into points and their scenarios; raises :class:`DesignError`
     (or :class:`ScenarioError` for the base scenario) before any work is done.
 
@@ -326,6 +331,8 @@ def plan_sweep(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, object] 
     estimator of every replication (resolved per point for "auto"; an unavailable one raises
     :class:`~sim.experiment.methods.MethodError`); the content hash includes it unless it is crude
     (so crude folders keep their names and crude and windows results never share a folder).
+    ``precision`` (``precision``, ``targets``, ``max_looks``) makes the sweep precision-driven
+    (:func:`sim.sweeps.runner.run_sweep`), its ``replications`` the first look; it is part of the hash.
     """
     base = _base_scenario(spec, overrides, redundancy)
     replications = base.replications if spec.replications is None else spec.replications
@@ -370,9 +377,14 @@ def plan_sweep(spec: SweepSpec, overrides: Sequence[str] | Mapping[str, object] 
     head: dict[str, object] = {"format": FORMAT, "keys": keys, "replications": replications, "seed": seed}
     if method != CRUDE:
         head.update(method=method, methods=methods)
+    target = None if not precision else {"precision": float(precision["precision"]),
+                                         "targets": list(precision["targets"]),
+                                         "max_looks": int(precision["max_looks"])}
+    if target:
+        head.update(precision=target)
     digest.update(json.dumps(head, sort_keys=True).encode())
     for s in scenarios:  # the resolved scenarios: "20m" and 1200 are the same point
         canonical = json.dumps(jsonable(scenario_to_dict(s)), sort_keys=True, separators=(",", ":"))
         digest.update(canonical.encode())
     return SweepPlan(base, keys, tuple(points), tuple(scenarios), replications, seed, design,
-                     digest.hexdigest(), reference, methods, method)
+                     digest.hexdigest(), reference, methods, method, target)

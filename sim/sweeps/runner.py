@@ -18,15 +18,27 @@ seed, so a changed design or scenario never mixes with stored results.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.experiment.executors import Executor, available_cores, make_executor
+from sim.experiment.executors import Executor, Task, available_cores, make_executor
+from sim.experiment.precision import (
+    DEFAULT_MAX_LOOKS,
+    DEFAULT_TARGETS,
+    TargetOutcome,
+    assess,
+    check_target_names,
+    look_schedule,
+)
+from sim.scenario.io import write_json_atomic
 from sim.scenario.spec import Scenario
 from sim.scenario.workload import check_workload
+from sim.stats.metrics import METRICS
 from sim.sweeps.design import SAMPLERS, DesignError, SweepSpec, read_sweep_file
 from sim.sweeps.plan import Key, SweepPlan, plan_sweep
 from sim.sweeps.store import (
@@ -44,8 +56,8 @@ from sim.sweeps.store import (
 # the sweep API in one place: design (sweep_design), plan (sweep_plan), folder (sweep_store), running (here)
 __all__ = [
     "MANIFEST", "RESULTS_CSV", "RESULTS_LOG", "SAMPLERS", "SUMMARY_CSV", "DesignError", "ResultStore",
-    "SweepPlan", "SweepProgress", "SweepResult", "SweepSpec", "check_folder", "plan_sweep", "read_sweep_file",
-    "run_sweep", "summary_rows", "sweep", "tidy_rows", "write_tables",
+    "SweepPlan", "SweepPrecision", "SweepProgress", "SweepResult", "SweepSpec", "check_folder", "plan_sweep",
+    "read_sweep_file", "run_sweep", "summary_rows", "sweep", "tidy_rows", "write_tables",
 ]
 
 
@@ -67,15 +79,40 @@ class SweepProgress:
 
 
 @dataclass(frozen=True)
+class SweepPrecision:
+    """How a precision-driven sweep ended: the looks (replications per point) taken, why it stopped,
+    and every point's target outcomes at the last completed look."""
+
+    target: float
+    max_time_s: float | None
+    looks: tuple[int, ...]
+    stopped_by: str  # "precision", "time" or "max_looks"
+    points: tuple[tuple[TargetOutcome, ...], ...]  # per point, per target
+
+    @property
+    def met(self) -> bool:
+        return all(o.met for point in self.points for o in point)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"target": self.target, "max_time_s": self.max_time_s, "met": self.met,
+                "looks": list(self.looks), "stopped_by": self.stopped_by,
+                "points": [{"point": p, "met": all(o.met for o in outcomes),
+                            "targets": [o.to_dict() for o in outcomes]}
+                           for p, outcomes in enumerate(self.points)]}
+
+
+@dataclass(frozen=True)
 class SweepResult:
     """A finished sweep: its plan, every task's metrics, and where they were written."""
 
-    plan: SweepPlan
+    plan: SweepPlan  # a precision-driven sweep's: with the replications of its last completed look
     stored: dict[Key, dict[str, float]]  # in (point, replication) order
     resumed: int
     wall_s: float
     files: tuple[Path, ...] = ()
     executor: str = ""
+    precision: SweepPrecision | None = None
+    ran: int = 0  # tasks run (not resumed) this time, the abandoned look's included
 
     def table(self) -> tuple[list[str], list[dict]]:
         return tidy_rows(self.plan, self.stored)
@@ -86,32 +123,42 @@ class SweepResult:
 
 def run_sweep(plan: SweepPlan, executor: Executor | str | None = None, workers: int | None = None,
               out: str | Path | None = None, progress: Callable[[SweepProgress], None] | None = None,
-              log: Callable[[str], None] | None = None, parquet: bool | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = None, parquet: bool | None = None,
+              max_time: float | None = None, clock: Callable[[], float] = time.monotonic) -> SweepResult:
     """Run the tasks not yet stored in ``out`` and write the tables there (without ``out``: in memory).
 
     ``executor``: an :class:`~sim.experiment.executors.Executor` (left open), or a name for
     :func:`~sim.experiment.executors.make_executor` (started only if there is work, closed at the end).
+
+    A precision-driven plan (``plan.precision``) runs the procedure of :mod:`sim.experiment.precision`
+    on every point at once: looks at ``replications · 2^k`` replications per point (every point the
+    same replications, so common random numbers and paired differences hold), stopping at the first
+    look where every point meets every target, when ``max_time`` seconds (wall clock) are spent (no
+    new task is launched; the unfinished look is left out of the tables, its finished tasks stay
+    stored for a re-run, which resumes), or after ``max_looks`` looks. The tables hold the last
+    completed look.
     """
     if isinstance(executor, Executor) and workers is not None:
         raise ValueError("workers= applies to an executor given by name; this one has its own workers")
+    if max_time is not None and plan.precision is None:
+        raise ValueError("max_time applies to a precision-driven sweep (plan_sweep(..., precision=...))")
     for p, point_scenario in enumerate(plan.scenarios):  # refuse a point that would never finish
         if plan.point_method(p) == "crude":  # other estimators simulate a fraction of the customers
             check_workload(point_scenario, f"point {p}")
-    wall0 = time.perf_counter()
-    store = ResultStore(out, plan) if out is not None else None
+    wall0, start = time.perf_counter(), clock()
+    deadline = math.inf if max_time is None else start + max_time
+    looks = (plan.replications,) if plan.precision is None else \
+        look_schedule(plan.replications, plan.precision["max_looks"])
+    widest = dataclasses.replace(plan, replications=looks[-1])  # every stored line a later look may use
+    store = ResultStore(out, widest) if out is not None else None
     stored: dict[Key, dict[str, float]] = store.stored if store is not None else {}
     resumed = len(stored)
-    per_point = [0] * len(plan.points)
-    for p, _ in stored:
-        per_point[p] += 1
-    points_done = sum(n == plan.replications for n in per_point)
-
-    def report() -> None:
-        if progress is not None:
-            progress(SweepProgress(len(stored), plan.total, points_done, len(plan.points), resumed,
-                                   time.perf_counter() - wall0))
-
     described = ""
+    done: list[int] = []
+    outcomes: tuple[tuple[TargetOutcome, ...], ...] = ()
+    stopped_by = "max_looks"
+    runner: Executor | None = None
+    owned = not isinstance(executor, Executor)
     try:
         if store is not None and store.skipped and log:
             for line in store.skipped[:3]:
@@ -119,42 +166,95 @@ def run_sweep(plan: SweepPlan, executor: Executor | str | None = None, workers: 
             if len(store.skipped) > 3:
                 log(f"warning: {len(store.skipped) - 3} more lines of {RESULTS_LOG} skipped")
         if resumed and log:
-            log(f"resuming: {resumed} of {plan.total} tasks already stored in {out}")
-        if resumed < plan.total:
-            owned = not isinstance(executor, Executor)
-            if executor in (None, "processes"):  # never more worker processes than tasks to run
-                workers = max(1, min(available_cores() if workers is None else workers, plan.total - resumed))
-            runner = make_executor(executor, workers) if owned else executor  # type: ignore[arg-type]
-            try:
-                described = runner.describe()
-                if log:
-                    log(f"running {plan.total - resumed} tasks on {described}")
+            log(f"resuming: {resumed} of {plan.total} tasks already stored in {out}" if plan.precision is None
+                else f"resuming: {resumed} tasks already stored in {out}")
+        for k, size in enumerate(looks):
+            look = dataclasses.replace(plan, replications=size)
+            missing = sum((p, r) not in stored for p in range(len(plan.points)) for r in range(size))
+
+            def expired(k: int = k) -> bool:
+                return k > 0 and clock() >= deadline  # the first look is a minimum: it always completes
+
+            if missing:
+                if runner is None:
+                    if executor in (None, "processes"):  # never more worker processes than tasks to run
+                        workers = max(1, min(available_cores() if workers is None else workers, missing))
+                    runner = make_executor(executor, workers) if owned else executor  # type: ignore[arg-type]
+                    described = runner.describe()
                     link = getattr(runner, "dashboard_link", None)
-                    if link:
+                    if log and link:
                         log(f"Dask dashboard: {link}")
-                report()
-                for key, result in runner.run(plan.tasks(skip=stored)):
-                    if store is not None:
-                        fresh = store.append(key, result.metrics, {"customers": result.customers,
-                                                                   "cpu_s": result.cpu_s})
-                    else:  # dedupe here too: a task may be reported twice if its worker died
-                        fresh = key not in stored
-                        stored.setdefault(key, dict(result.metrics))
-                    if fresh:
-                        per_point[key[0]] += 1
-                        points_done += per_point[key[0]] == plan.replications
-                        report()
-            finally:
-                if owned:
-                    runner.close()
+                if log:
+                    log(f"running {missing} tasks on {described}"
+                        + (f" (look {k + 1}: {size} replications per point)" if plan.precision else ""))
+                _run_look(look, runner, store, stored, expired, progress, resumed, wall0)
+            if any((p, r) not in stored for p in range(len(plan.points)) for r in range(size)):
+                stopped_by = "time"  # the look did not complete in time: the last completed one stands
+                break
+            done.append(size)
+            if plan.precision is None:
+                break
+            outcomes = tuple(assess([stored[(p, r)] for r in range(size)], plan.precision["targets"],
+                                    plan.precision["precision"]) for p in range(len(plan.points)))
+            if all(o.met for point in outcomes for o in point):
+                stopped_by = "precision"
+                break
+            if clock() >= deadline:
+                stopped_by = "time"
+                break
+        final = dataclasses.replace(plan, replications=done[-1])
+        kept = {key: v for key, v in sorted(stored.items()) if key[1] < final.replications}
         files: tuple[Path, ...] = ()
+        outcome = None if plan.precision is None else SweepPrecision(
+            plan.precision["precision"], max_time, tuple(done), stopped_by, outcomes)
         if store is not None:
-            files = (*write_tables(store.folder, plan, stored, parquet), store.folder / MANIFEST)
+            files = (*write_tables(store.folder, final, kept, parquet), store.folder / MANIFEST)
+            write_json_atomic(store.folder / MANIFEST, {
+                **final.manifest(), **({"precision": outcome.to_dict()} if outcome else {})})
     finally:
+        if runner is not None and owned:
+            runner.close()
         if store is not None:
             store.close()
-    in_order = dict(sorted(stored.items()))  # by (point, replication), not by when tasks finished
-    return SweepResult(plan, in_order, resumed, time.perf_counter() - wall0, files, described)
+    return SweepResult(final, kept, resumed, time.perf_counter() - wall0, files, described, outcome,
+                       len(stored) - resumed)
+
+
+def _run_look(look: SweepPlan, runner: Executor, store: ResultStore | None,
+              stored: dict[Key, dict[str, float]], expired: Callable[[], bool],
+              progress: Callable[[SweepProgress], None] | None, resumed: int, wall0: float) -> None:
+    """Run the tasks of ``look`` not yet stored, storing each as it finishes; stop launching (and
+    return) once ``expired()``."""
+    per_point = [sum((p, r) in stored for r in range(look.replications)) for p in range(len(look.points))]
+
+    def report() -> None:
+        if progress is not None:
+            progress(SweepProgress(sum(per_point), look.total, sum(n == look.replications for n in per_point),
+                                   len(look.points), resumed, time.perf_counter() - wall0))
+
+    def tasks() -> Iterator[Task]:
+        for task in look.tasks(skip=stored):
+            if expired():
+                return
+            yield task
+
+    report()
+    source = runner.run(tasks())
+    try:
+        for key, result in source:
+            if store is not None:
+                extra = {"customers": result.customers, "cpu_s": result.cpu_s}
+                fresh = store.append(key, result.metrics, extra)
+            else:  # dedupe here too: a task may be reported twice if its worker died
+                fresh = key not in stored
+                stored.setdefault(key, dict(result.metrics))
+            if fresh and key[1] < look.replications:
+                per_point[key[0]] += 1
+                report()
+            if expired() and sum(per_point) < look.total:
+                break
+    finally:
+        source.close()
 
 
 def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequence[object]] | None = None,
@@ -164,7 +264,8 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
           executor: Executor | str | None = None, out: str | Path | None = None, reference: object = None,
           *, sampler: str = "lhs", workers: int | None = None,
           overrides: Sequence[str] | Mapping[str, object] = (), parquet: bool | None = None,
-          method: str = "crude") -> Any:
+          method: str | None = None, precision: float | None = None, max_time: float | None = None,
+          targets: Sequence[str] | None = None, max_looks: int = DEFAULT_MAX_LOOKS) -> Any:
     """Sweep ``scenario`` (a Scenario, a file, a built-in name; None: baseline) over a design.
 
     ``grid={"tiers.payment.replicas": [1, 2, 3]}``, ``ranges={"tiers.payment.mttr": ("5m", "60m", 12)}``
@@ -175,7 +276,13 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
     :class:`~sim.experiment.executors.Executor`. With ``out``, results are stored there and a re-run resumes.
     ``reference`` (a point id or {key: value}) adds paired differences to ``summary.csv``.
     ``method``: the estimator of every replication, as for :func:`sim.run` (crude, windows, rare, auto);
-    the folder's content hash includes it, so results of two estimators never mix.
+    the folder's content hash includes it, so results of two estimators never mix. Default: crude for
+    a fixed-size sweep, auto for a precision-driven one.
+
+    ``precision`` (a fraction, e.g. 0.1) makes the sweep precision-driven (see :func:`run_sweep`):
+    ``replications`` is the first look, every point runs until the 95% interval of each metric in
+    ``targets`` (default ``lost_checkouts`` and ``unavailability``) is within ±precision of its mean,
+    or ``max_time`` seconds are spent; the table holds the last completed look.
 
     Returns the tidy table, one row per (point, replication): a pandas DataFrame if pandas is
     installed, else a list of dicts.
@@ -188,8 +295,17 @@ def sweep(scenario: Scenario | str | Path | None = None, grid: Mapping[str, Sequ
     duplicated = [k for k in spec.keys if spec.keys.count(k) > 1]
     if duplicated:
         raise DesignError("sweep", duplicated[0], "swept twice (in two of grid, ranges and lhs)")
-    plan = plan_sweep(spec, overrides, method=method)
-    result = run_sweep(plan, executor, workers, out, parquet=parquet)
+    wanted = None
+    if precision is not None:
+        targets = DEFAULT_TARGETS if targets is None else tuple(targets)
+        check_target_names(targets, list(METRICS))
+        wanted = {"precision": precision, "targets": targets, "max_looks": max_looks}
+    elif max_time is not None or targets is not None:
+        raise ValueError("max_time and targets apply to a precision-driven sweep: give precision as well")
+    if method is None:
+        method = "crude" if precision is None else "auto"
+    plan = plan_sweep(spec, overrides, method=method, precision=wanted)
+    result = run_sweep(plan, executor, workers, out, parquet=parquet, max_time=max_time)
     columns, rows = result.table()
     try:
         import pandas as pd

@@ -102,7 +102,11 @@ def test_compare_with_windows_pairs_by_replication(tmp_path: Path) -> None:
     assert timeline["replication"] == manifest["representative_replication"]
 
 
-def test_compare_precision_needs_precision_for_its_options(tmp_path: Path) -> None:
-    result = invoke("compare", "--vary", "redundancy=2,3", "--max-time", "5s", "--out", str(tmp_path / "o"))
+def test_compare_time_limit_needs_a_precision_driven_run(tmp_path: Path) -> None:
+    result = invoke("compare", "--vary", "redundancy=2,3", "--replications", "3", "--max-time", "5s",
+                    "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
-    assert "--max-time: applies only to a precision-driven run" in result.output
+    assert result.output.strip() == ("Error: --max-time: applies only to a precision-driven run, and "
+                                     "--replications makes a fixed-size one; add --precision P (then "
+                                     "--replications R is the first look)")
+    assert not (tmp_path / "o").exists()

@@ -42,7 +42,7 @@ def test_key_metrics_come_first_and_every_row_shows_n() -> None:
     names = list(_rows(result.output))
     assert names[:3] == ["lost_checkouts", "lost_fraction", "availability"]
     assert names.index("mean_recovery_time_s") < names.index("attempted_checkouts")
-    assert "  n" in result.output.splitlines()[1]
+    assert "  n" in result.output.splitlines()[2]  # after the scenario's line and the method's
     for name, parts in _rows(result.output).items():
         assert parts[-1].isdigit() or "too wide" in " ".join(parts) or parts[-1] == "0", (name, parts)
 
