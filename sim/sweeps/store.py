@@ -19,7 +19,7 @@ from pathlib import Path
 from sim.scenario.errors import shorten
 from sim.scenario.io import jsonable, write_json_atomic, write_text_atomic
 from sim.stats.intervals import paired_difference
-from sim.stats.metrics import METRICS, metric_bounds
+from sim.stats.metrics import METRICS, TRIGGER_METRICS, metric_bounds
 from sim.stats.summaries import summarize_metric
 from sim.sweeps.design import DesignError
 from sim.sweeps.plan import Key, SweepPlan, display_value
@@ -125,7 +125,8 @@ class ResultStore:
         out: dict[str, float] = {}
         tiers = {t.name for s in self.plan.scenarios for t in s.tiers}
         for name, value in metrics.items():
-            known = name in METRICS or (name.startswith("availability_") and name[13:] in tiers)
+            known = name in METRICS or name in TRIGGER_METRICS or \
+                (name.startswith("availability_") and name[13:] in tiers)
             if not known:
                 return f"unknown metric {shorten(repr(name))}"
             if value is None or value in ("inf", "-inf"):
