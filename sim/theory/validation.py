@@ -33,9 +33,10 @@ from sim.stats.metrics import metric_bounds
 from sim.theory.checks import CHECKS as MODEL_CHECKS
 from sim.theory.checks import Check, Comparison, Measure, Metrics
 from sim.theory.rare_checks import RARE_CHECKS
+from sim.theory.slo_checks import SLO_CHECKS
 
 #: every check ``sim validate`` runs: the full model's, then the rare-event engine's
-CHECKS: tuple[Check, ...] = MODEL_CHECKS + RARE_CHECKS
+CHECKS: tuple[Check, ...] = MODEL_CHECKS + RARE_CHECKS + SLO_CHECKS
 FAMILY_CONFIDENCE = 0.95  # probability that every comparison passes when the simulator is right
 
 
