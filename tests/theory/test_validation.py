@@ -16,6 +16,7 @@ from sim.stats.intervals import Summary
 from sim.stats.metrics import METRICS
 from sim.theory.checks import CHECKS as MODEL_CHECKS
 from sim.theory.rare_checks import RARE_CHECKS
+from sim.theory.slo_checks import SLO_CHECKS
 from sim.theory.validation import (
     CHECKS,
     COMPARISONS,
@@ -94,7 +95,7 @@ def test_an_undefined_metric_in_every_replication_fails() -> None:
 
 
 def test_check_names_are_unique_and_measures_are_metrics() -> None:
-    assert len(BY_NAME) == len(CHECKS) == len(MODEL_CHECKS) + len(RARE_CHECKS)
+    assert len(BY_NAME) == len(CHECKS) == len(MODEL_CHECKS) + len(RARE_CHECKS) + len(SLO_CHECKS)
     for check in CHECKS:
         assert check.description and check.comparisons
         for c in check.comparisons:
