@@ -30,6 +30,7 @@ from sim.scenario import load_scenario
 from sim.scenario.io import jsonable, write_json_atomic
 from sim.scenario.spec import Scenario
 from sim.theory.floor import floor_report
+from sim.theory.slo_budget import assess_slo, slo_lines
 
 STDOUT = "-"  # `--json -`: the JSON goes to standard output (and the table to standard error)
 
@@ -149,6 +150,9 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven))
     for line in floor_report(resolved, result.metrics):
         echo(line)
+    if resolved.slo is not None:
+        for line in slo_lines(assess_slo(resolved, per_replication=result.per_replication)):
+            echo(line)
     for name, why in result.not_estimated().items():
         echo(f"{name}: {why}")
     for line in uncertainty_lines(result.extra):
