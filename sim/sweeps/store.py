@@ -27,6 +27,9 @@ from sim.sweeps.plan import Key, SweepPlan, display_value
 MANIFEST, RESULTS_LOG = "manifest.json", "results.jsonl"
 RESULTS_CSV, SUMMARY_CSV = "results.csv", "summary.csv"
 RESULTS_PARQUET, SUMMARY_PARQUET = "results.parquet", "summary.parquet"
+#: metrics a replication reports besides METRICS: per tier, and when a tier charges
+PER_TIER_PREFIXES = ("availability_", "calls_per_checkout_")
+CHARGE_METRICS = ("duplicate_charges", "duplicate_charge_value")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,8 +128,8 @@ class ResultStore:
         out: dict[str, float] = {}
         tiers = {t.name for s in self.plan.scenarios for t in s.tiers}
         for name, value in metrics.items():
-            known = name in METRICS or name in TRIGGER_METRICS or \
-                (name.startswith("availability_") and name[13:] in tiers)
+            known = name in METRICS or name in TRIGGER_METRICS or name in CHARGE_METRICS or \
+                any(name.startswith(prefix) and name[len(prefix):] in tiers for prefix in PER_TIER_PREFIXES)
             if not known:
                 return f"unknown metric {shorten(repr(name))}"
             if value is None or value in ("inf", "-inf"):
