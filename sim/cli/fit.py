@@ -138,7 +138,8 @@ def read_parameter_uncertainty(path: str | None, scenario: Scenario,
     if path is None:
         return None
     if driven:
-        raise InputError("--parameter-uncertainty: needs a fixed number of replications; drop --precision")
+        raise InputError("--parameter-uncertainty: needs a fixed-size run; give --replications N and no "
+                         "--precision")
     try:
         uncertainty = read_uncertainty(path)
         check_uncertainty(scenario, uncertainty)

@@ -6,8 +6,10 @@ of the timestamps), covering at least one whole day so that every hour of the da
 * **Spikes** are flagged first, by a robust z-score of the Pearson residual
   (count − m)/√m, where m is the median count of the interval's hour of day (so quiet and busy
   hours are judged on the same Poisson scale): the residuals' median and MAD (scaled by 1.4826 to
-  estimate a standard deviation, which absorbs day-to-day variation beyond Poisson) over all
-  intervals; an interval with z > :data:`SPIKE_Z` is a spike (consecutive ones merge). Spikes
+  estimate a standard deviation, which absorbs day-to-day variation beyond Poisson; never below 1,
+  the Poisson value) over all intervals. An interval is a spike when z exceeds the normal quantile
+  that keeps the chance of any false alarm among the n intervals at 1% (z > Φ⁻¹(1 − 0.01/n),
+  about 4 for two weeks of hours); consecutive spikes merge. Spikes
   are reported, not written as ``[[traffic.spikes]]``: a past flash sale does not recur at the
   same simulated time, and they are left out of the rates below.
 * ``arrival_rate`` is the mean, over the 24 hours of the day, of each hour's mean rate (customers
@@ -25,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from sim.fit.incidents import MAX_FILE_BYTES, FitInputError, parse_timestamp
 from sim.scenario.errors import quoted, shorten
 
-SPIKE_Z = 4.0
+FALSE_ALARM = 0.01  # chance that ordinary noise flags any interval of the file
 MAD_TO_SD = 1.4826
 
 
@@ -40,6 +43,7 @@ class TrafficFit:
     arrival_rate_per_s: float
     daily_profile: tuple[float, ...]
     spikes: tuple[dict, ...]
+    threshold_z: float
     interval_s: float
     intervals: int
     start: datetime
@@ -50,7 +54,7 @@ class TrafficFit:
                 "spikes": list(self.spikes), "interval_s": self.interval_s, "intervals": self.intervals,
                 "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "spike_rule": f"robust z-score (median, MAD × {MAD_TO_SD}) of (count − m)/√m, m the "
-                              f"hour-of-day median, above {SPIKE_Z:g}"}
+                              f"hour-of-day median (never below 1), above {self.threshold_z:.3g}"}
 
 
 def read_counts(path: str | Path) -> TrafficFit:
@@ -118,7 +122,8 @@ def fit_counts(stamps: list[datetime], counts: np.ndarray, step: float, source: 
         raise FitInputError(f"{source}: counts must cover every hour of the day (UTC) at least once")
     median = np.array([np.median(counts[hours == h]) for h in range(24)])
     z = _robust_z(counts, median[hours])
-    spike = z > SPIKE_Z
+    threshold = float(stats.norm.isf(FALSE_ALARM / len(counts)))
+    spike = z > threshold
     keep = ~spike
     rate = np.array([counts[keep & (hours == h)].sum() / (step * (keep & (hours == h)).sum())
                      if (keep & (hours == h)).any() else median[h] / step for h in range(24)])
@@ -126,17 +131,15 @@ def fit_counts(stamps: list[datetime], counts: np.ndarray, step: float, source: 
     if arrival <= 0:
         raise FitInputError(f"{source}: every count is zero; no arrival rate can be derived")
     profile = tuple(float(r / arrival) for r in rate)
-    return TrafficFit(arrival, profile, _spikes(stamps, counts, rate[hours] * step, z, spike, step),
-                      step, len(stamps), stamps[0], stamps[-1])
+    spikes = _spikes(stamps, counts, rate[hours] * step, z, spike, step)
+    return TrafficFit(arrival, profile, spikes, threshold, step, len(stamps), stamps[0], stamps[-1])
 
 
 def _robust_z(counts: np.ndarray, baseline: np.ndarray) -> np.ndarray:
     # +0.5 keeps the residual finite for an hour whose median count is zero
     ratio = (counts - baseline) / np.sqrt(baseline + 0.5)
-    mad = MAD_TO_SD * float(np.median(np.abs(ratio - np.median(ratio))))
-    if mad <= 0:
-        return np.where(ratio > np.median(ratio), math.inf, 0.0)
-    return (ratio - np.median(ratio)) / mad
+    scale = max(1.0, MAD_TO_SD * float(np.median(np.abs(ratio - np.median(ratio)))))
+    return (ratio - np.median(ratio)) / scale
 
 
 def _spikes(stamps: list[datetime], counts: np.ndarray, expected: np.ndarray, z: np.ndarray,
