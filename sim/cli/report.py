@@ -25,6 +25,8 @@ from sim.cli.options import (
     reports_input_errors,
     scenario_overrides,
 )
+from sim.cli.selection import run_selection, select_options
+from sim.experiment.precision import percent
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.spec import Scenario
 
@@ -134,9 +136,10 @@ def load_variants(name: str | None, specs: list[list[tuple[str, str]]], shortcut
 @click.option("--target", "targets", multiple=True, metavar="METRIC",
               help="A metric whose interval must reach the precision (repeatable; default: lost_checkouts "
                    "and unavailability).")
+@select_options
 @reports_input_errors
 def compare_command(scenarios, vary, variant, overrides, redundancy, replications, horizon, seed, workers,
-                    out, dpi, method, precision, max_time, targets) -> None:
+                    out, dpi, method, precision, max_time, targets, **selection) -> None:
     """Compare architectures: run every SCENARIO (files or built-in names; the first is the
     baseline), or variants of one SCENARIO (--vary, --variant), on the same seed and replications
     (common random numbers), print the key results and the paired differences against the
@@ -178,6 +181,10 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     reps = 1 if quick else resolved[0].replications if replications is None else replications
     root_seed = resolved[0].seed if seed is None else seed
     resolved = [dataclasses.replace(s, replications=reps, seed=root_seed) for s in resolved]
+    if selection["select"]:  # KN++ decides how many replications each scenario needs
+        run_selection([s.name for s in resolved], resolved, workers,
+                      [header(name, s) for name, s in zip(names, resolved, strict=True)], **selection)
+        return
     method, why = common_method(request.method, resolved)
     folder = Path(out) if out else default_comparison_dir(resolved, reps, root_seed, method=method,
                                                           precision=wanted)
@@ -186,6 +193,9 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     except ReportError as err:
         raise InputError(f"--out {folder}: {err}") from None
     headers = [header(name, s) for name, s in zip(names, resolved, strict=True)]
+    if request.driven:  # the baseline's replications are the first look, the others follow its final size
+        headers = [h.replace(f", {reps} replications", f", replications from {reps} (precision-driven)", 1)
+                   for h in headers]
     for text in headers:
         click.echo(text)
     click.echo(f"method {method} ({why})")
@@ -216,7 +226,22 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     progress.close()
     manifest, runs = load_comparison(folder)
     click.echo("\n" + comparison_text(manifest, runs, resolved[0].horizon_s))
+    stopped = runs[0].result.get("precision")
+    if stopped:
+        click.echo("\n" + precision_summary(stopped, runs[0].result["replications"]))
     _echo_files(build_compare_report(folder, dpi))
+
+
+def precision_summary(stored: dict, replications: int) -> str:
+    """The baseline's precision-driven run as stored in its JSON: met or not, per target."""
+    verdict = "target met" if stored["met"] else "TARGET NOT MET"
+    lines = [f"precision (the baseline; every scenario ran its {replications} replications): {verdict}; "
+             f"looks at {', '.join(str(n) for n in stored['looks'])}; stopped by {stored['stopped_by']}"]
+    for t in stored["targets"]:
+        achieved = "undefined" if t["rel_half_width"] is None else f"±{percent(t['rel_half_width'])}"
+        lines.append(f"  {t['metric']}: {achieved}, target ±{percent(t['target'])}, "
+                     f"{'met' if t['met'] else 'not met'}")
+    return "\n".join(lines)
 
 
 def _command_line(name: str, scenarios: tuple[str, ...], overrides: tuple[str, ...], redundancy: int | None,

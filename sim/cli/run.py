@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from sim.cli.fit import parameter_uncertainty_option, read_parameter_uncertainty, uncertainty_lines
-from sim.cli.format import INTERRUPTED, ProgressLine, header, metric_table
+from sim.cli.format import INTERRUPTED, SUMS, ProgressLine, header, metric_table
 from sim.cli.method import RunRequest, checked_method, method_option, run_request, why_chosen
 from sim.cli.options import (
     InputError,
@@ -94,6 +94,15 @@ def _remedy(o, wall_s: float, method: str) -> str:
     return f"{rare}more time is needed (about --max-time {max(1, round(wall_s * factor / 60.0))}m)"
 
 
+def blank_reasons(not_estimated: dict[str, str]) -> list[str]:
+    """Why the estimator left metrics blank, one line per reason (metrics shown in the table only)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, why in not_estimated.items():
+        if name not in SUMS:
+            by_reason.setdefault(why, []).append(name)
+    return [f"blank: {', '.join(names)}: {why}" for why, names in by_reason.items()]
+
+
 def run_header(name: str | None, resolved: Scenario, request: RunRequest, method: str) -> list[str]:
     """The scenario's line (its replications as the first look of a precision-driven run), then which
     estimator runs and why, and what a precision-driven run aims at."""
@@ -153,8 +162,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     if resolved.slo is not None:
         for line in slo_lines(assess_slo(resolved, per_replication=result.per_replication)):
             echo(line)
-    for name, why in result.not_estimated().items():
-        echo(f"{name}: {why}")
+    for line in blank_reasons(result.not_estimated()):
+        echo(line)
     for line in uncertainty_lines(result.extra):
         echo(line)
     echo(

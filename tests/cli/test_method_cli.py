@@ -25,7 +25,7 @@ def test_run_with_windows_writes_the_estimator_into_the_json(tmp_path: Path) -> 
                     "--json", str(out))
     assert result.exit_code == 0, result.output
     assert "method windows" in result.output
-    assert "mean_in_system: not estimated by incident windows" in result.output
+    assert "blank: mean_in_system: not estimated by incident windows" in result.output
     data = json.loads(out.read_text())
     assert data["method"] == "windows" and data["replications"] == 3
     assert data["metrics"]["lost_checkouts"]["method"].startswith("windows+")
