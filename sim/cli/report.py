@@ -26,7 +26,6 @@ from sim.cli.options import (
     scenario_overrides,
 )
 from sim.cli.selection import run_selection, select_options
-from sim.cli.selection import run_selection, select_options
 from sim.experiment.precision import percent
 from sim.scenario import ScenarioError, load_scenario
 from sim.scenario.spec import Scenario
@@ -182,10 +181,6 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     reps = 1 if quick else resolved[0].replications if replications is None else replications
     root_seed = resolved[0].seed if seed is None else seed
     resolved = [dataclasses.replace(s, replications=reps, seed=root_seed) for s in resolved]
-    if selection["select"]:  # KN++ decides how many replications each scenario needs
-        run_selection([s.name for s in resolved], resolved, workers,
-                      [header(name, s) for name, s in zip(names, resolved, strict=True)], **selection)
-        return
     if selection["select"]:  # KN++ decides how many replications each scenario needs
         run_selection([s.name for s in resolved], resolved, workers,
                       [header(name, s) for name, s in zip(names, resolved, strict=True)], **selection)
