@@ -6,6 +6,7 @@ import click
 
 from sim import __version__
 from sim.cli.fit import fit_command
+from sim.cli.gameday import gameday_command
 from sim.cli.map import map_command
 from sim.cli.report import compare_command, report_command
 from sim.cli.run import run_command, validate_command
@@ -28,6 +29,7 @@ cli.add_command(sweep_command)
 cli.add_command(compare_command)
 cli.add_command(report_command)
 cli.add_command(stress_command)
+cli.add_command(gameday_command)
 cli.add_command(map_command)
 cli.add_command(fit_command)
 
