@@ -145,8 +145,9 @@ def plan_map(spec: MapSpec) -> MapPlan:
     start = spec.start_s
     if start is None:
         start = same.start_s if same is not None else DEFAULT_START_S
-    if not (isinstance(start, int | float) and math.isfinite(start) and start >= 0):
-        raise DesignError("--start", "", f"{start!r}: expected a duration >= 0")
+    if not (isinstance(start, int | float) and math.isfinite(start) and start >= base.warmup_s):
+        raise DesignError("--start", "", f"{start!r}: expected a duration >= the scenario's warmup "
+                          f"({format_duration(base.warmup_s)}): incidents are measured after it")
     stuck_after = spec.stuck_after_s
     if not (isinstance(stuck_after, int | float) and math.isfinite(stuck_after) and stuck_after > 0):
         raise DesignError("--stuck-after", "", f"{stuck_after!r}: expected a duration > 0")

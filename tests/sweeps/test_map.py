@@ -87,6 +87,7 @@ def test_a_closed_population_maps_loads_to_clients() -> None:
     (dict(trigger="flood"), "--trigger", "expected one of outage, spike"),
     (dict(stuck_after_s=0.0), "--stuck-after", "expected a duration > 0"),
     (dict(trigger="spike", tier="payment"), "--tier", "applies to --trigger outage only"),
+    (dict(start_s=60.0, overrides=["scenario.warmup='2m'"]), "--start", "the scenario's warmup (2m)"),
     (dict(overrides=["tiers.payment.concurrency='inf'"]), "--load", "no finite capacity"),
 ])
 def test_bad_maps_are_refused_naming_the_option(spec: dict, flag: str, words: str) -> None:
