@@ -40,16 +40,28 @@ def _window(flag: str, text: str | None) -> datetime | None:
                          "2026-03-01T00:00:00Z") from None
 
 
-def _law_line(tier: str, kind: str, law: LawFit | None) -> str:
+def _duration(seconds: float) -> str:
+    """Seconds as a person reads them, to 3 significant digits ("4.79d", "23.7m")."""
+    if math.isinf(seconds):
+        return "inf"
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.3g}s"
+
+
+def _law_lines(tier: str, kind: str, law: LawFit | None) -> list[str]:
     if law is None:
-        return f"  {tier:<12} {kind}  nothing to fit (no repair seen)"
+        return [f"  {tier:<10} {kind}  nothing to fit (no repair seen)"]
     low, high = law.mean_ci_s
     params = "".join(f", {k} {v:.3g}" for k, v in law.parameters.items())
+    first = (f"  {tier:<10} {kind}  {law.dist}{params}, mean {_duration(law.mean_s)} (95% CI "
+             f"{_duration(low)} to {_duration(high)}); {law.n_events} seen, {law.n_censored} censored")
+    aicc = ", ".join(f"{f} {a:.1f}" for f, a in law.aicc.items() if a is not None)
+    if not aicc:
+        return [first]
     gof = "" if law.gof is None else f"; fit check p = {law.gof['p_value']:.2f}"
-    aic = ", ".join(f"{f} {a:.1f}" for f, a in law.aic.items() if a is not None) or "none (no event)"
-    return (f"  {tier:<12} {kind}  {law.dist}{params}, mean {law.mean_s:.4g} s "
-            f"[{low:.4g}, {'inf' if math.isinf(high) else f'{high:.4g}'}]; {law.n_events} seen, "
-            f"{law.n_censored} censored; AIC {aic}{gof}")
+    return [first, f"{'':<18}AICc {aicc}{gof}"]
 
 
 @click.command("fit")
@@ -109,9 +121,10 @@ def fit_command(incidents, window_start, window_end, traffic_path, out_path, jso
                f"({log.window_s / 86400:.4g} days), {sum(result.replicas.values())} replicas")
     for tier, kinds in result.laws.items():
         for kind, law in kinds.items():
-            click.echo(_law_line(tier, kind, law))
+            for line in _law_lines(tier, kind, law):
+                click.echo(line)
     if traffic is not None:
-        click.echo(f"  traffic      arrival_rate {traffic.arrival_rate_per_s:.4g}/s over {traffic.intervals} "
+        click.echo(f"  traffic    arrival_rate {traffic.arrival_rate_per_s:.4g}/s over {traffic.intervals} "
                    f"intervals; {len(traffic.spikes)} spike(s) flagged (not written)")
     for note in result.notes:
         click.echo(f"note: {note}")
