@@ -18,6 +18,7 @@ from sim.report.document import Document, FigureRef, Paragraph
 from sim.report.figures import BarPanel, Estimate, bar_figure
 from sim.report.output import ReportError, ReportFiles, read_json, write_report
 from sim.report.timeline_plot import timeline_figure
+from sim.theory.floor import FLOOR_EXPLAINED, floor_comparison
 
 
 def load_run(folder: Path) -> StoredRun:
@@ -77,7 +78,10 @@ def build_run_report(folder: Path, dpi: int = style.PNG_DPI) -> ReportFiles:
     doc = Document(f"{run.label}: simulation summary")
     doc.add(summary_table([run]), FigureRef("summary", "Key metrics, mean per replication with 95% "
                                             "confidence intervals; unavailable time = (1 − availability) × "
-                                            "measured time."))
+                                            "measured time."),
+            Paragraph("Analytic floor: " + floor_comparison([run.label], [run.result["scenario"]],
+                                                            [run.result["metrics"]])[0]
+                      + ". " + FLOOR_EXPLAINED))
     if run.timeline_record:
         rec = run.timeline_record
         figures["timeline"] = timeline_figure(

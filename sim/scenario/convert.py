@@ -125,7 +125,7 @@ def scenario_hash(s: Scenario) -> str:
 
 #: Keys whose change leaves a scenario's own description true (the header states them itself).
 _NOT_DESCRIBED = ("scenario.name", "scenario.description", "scenario.replications", "scenario.seed",
-                  "scenario.horizon", "scenario.warmup")
+                  "scenario.horizon", "scenario.warmup", "slo.")
 
 
 def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
