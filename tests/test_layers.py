@@ -1,8 +1,9 @@
 """The package's architecture: layers import only downwards, and no module imports itself back.
 
-Layers from the ground up: randomness, scenarios, measurement, the model, experiments, sweeps,
-theory, reports, the CLI. Every import is read from the source (module level, ``TYPE_CHECKING``
-blocks and imports inside functions alike), so a cycle cannot hide behind a lazy import.
+Layers from the ground up: randomness, scenarios, measurement, calibration (fitted laws), the
+model, experiments, sweeps, theory, reports, the CLI. Every import is read from the source (module
+level, ``TYPE_CHECKING`` blocks and imports inside functions alike), so a cycle cannot hide behind a
+lazy import.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Incident logs: the CSV of what broke and when it was back, read into censored observations.
 
 The file has a header and the columns ``tier,replica,start,end``: ISO 8601 timestamps (UTC when
-they carry no offset), one row per incident; an incident still open at the end of the window has
-an empty ``end``. A replica that had no incident in the window is listed with an empty ``start``
-and ``end`` (an inventory row), so its exposure counts: a component that never failed still
-tells how long it ran without failing.
+they carry no offset; ``end`` may instead be a duration after the start, such as ``45m``), one row
+per incident; an incident still open at the end of the window has an empty ``end``. A replica
+that had no incident in the window is listed with an empty ``start`` and ``end`` (an inventory
+row), so its exposure counts: a component that never failed still tells how long it ran without
+failing.
 
-Treatment of the window's open ends (the same for every family, so AIC compares like with like):
+Treatment of the window's open ends (the same for every family, so AICc compares like with like):
 
 * **start**: the window start is taken as a renewal of every replica (as good as new), so the
   time from the window start to a replica's first failure is a full time between failures.
@@ -25,13 +26,15 @@ import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sim.scenario.durations import parse_duration
 from sim.scenario.errors import NAME_PATTERN, quoted, shorten
 
 COLUMNS = ("tier", "replica", "start", "end")
 MAX_FILE_BYTES = 50_000_000
+MAX_DURATION_S = 1e10  # an incident longer than three centuries is a typo
 
 
 class FitInputError(ValueError):
@@ -173,7 +176,7 @@ def incidents_from_text(text: str, source: str = "<incidents>", window_start: da
         if not replica:
             raise FitInputError(f"{where}: line {line}: replica is empty; give the replica's id")
         start = _timestamp(row[at["start"]], "start", where, line)
-        end = _timestamp(row[at["end"]], "end", where, line)
+        end = _end(row[at["end"]], start, where, line)
         if start is None and end is not None:
             raise FitInputError(f"{where}: line {line}: end without a start; an inventory row (a replica "
                                 "with no incident) leaves both empty")
@@ -184,14 +187,31 @@ def incidents_from_text(text: str, source: str = "<incidents>", window_start: da
     return _build(parsed, where, window_start, window_end)
 
 
+def _end(cell: str, start: datetime | None, where: str, line: int) -> datetime | None:
+    """An end timestamp, or a duration after the start ("45m", "2h", 1800 seconds)."""
+    text = cell.strip()
+    if text and start is not None:
+        try:
+            seconds = parse_duration(text)
+        except ValueError:
+            seconds = None
+        if seconds is not None:
+            if not seconds < MAX_DURATION_S:
+                raise FitInputError(f"{where}: line {line}: end {quoted(text)}: a duration must be finite "
+                                    "(leave end empty for an incident still open)")
+            return start + timedelta(seconds=seconds)
+    return _timestamp(cell, "end", where, line)
+
+
 def _timestamp(cell: str, column: str, where: str, line: int) -> datetime | None:
     if not cell.strip():
         return None
     try:
         return parse_timestamp(cell)
     except ValueError:
+        also = " or a duration after start such as 45m" if column == "end" else ""
         raise FitInputError(f"{where}: line {line}: {column} {quoted(cell.strip())}: not an ISO 8601 "
-                            "timestamp such as 2026-03-01T14:05:00Z") from None
+                            f"timestamp such as 2026-03-01T14:05:00Z{also}") from None
 
 
 def _build(parsed: Iterable[tuple[int, str, str, datetime | None, datetime | None]], where: str,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sim.fit.incidents import FitInputError, incidents_from_text
+from sim.fit.synthetic import incident_rows, incidents_csv
+from sim.random.distributions import Exponential, LogNormal, Weibull
 
 HEADER = "tier,replica,start,end\n"
 
@@ -39,6 +41,25 @@ def test_default_window_runs_from_the_first_start_to_the_last_timestamp() -> Non
     assert tbf.censored == (25 * 3600.0,)  # a: from its repair to the window end
 
 
+def test_end_may_be_a_duration_after_the_start() -> None:
+    got = log("web,1,2026-01-01T01:00:00Z,45m\nweb,2,2026-01-01T02:00:00Z,90\n",
+              window_start=datetime(2026, 1, 1, tzinfo=UTC), window_end=datetime(2026, 1, 1, 4, tzinfo=UTC))
+    assert got.repair_times("web").events == (2700.0, 90.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_replica_instant_is_up_or_down_exactly_once(seed: int) -> None:
+    laws = {"a": (3, Exponential(5 * 3600.0), LogNormal(1800.0, 1.0)), "b": (2, Weibull(86400.0, 0.7),
+                                                                             Exponential(7200.0))}
+    origin = datetime(2026, 1, 1, tzinfo=UTC)
+    got = incidents_from_text(incidents_csv(incident_rows(laws, 5 * 86400.0, seed, origin)), "s.csv",
+                              window_start=origin, window_end=origin + timedelta(days=5))
+    for tier, (replicas, _, _) in laws.items():
+        up, down = got.time_between_failures(tier), got.repair_times(tier)
+        assert up.exposure_s + down.exposure_s == pytest.approx(replicas * 5 * 86400.0, abs=1e-5)
+        assert len(down.events) + len(down.censored) <= len(up.events) + replicas  # one failure per repair
+
+
 def test_offsets_are_converted_to_utc() -> None:
     got = log("web,1,2026-01-01T02:00:00+02:00,2026-01-01T00:10:00Z\n",
               window_start=datetime(2026, 1, 1, tzinfo=UTC), window_end=datetime(2026, 1, 1, 1, tzinfo=UTC))
@@ -56,6 +77,7 @@ def test_offsets_are_converted_to_utc() -> None:
      "line 3: incident of web replica '1' overlaps the one on line 2"),
     ("web,1,yesterday,2026-01-01T02:00:00Z\n", "line 2: start 'yesterday': not an ISO 8601 timestamp"),
     ("web,1,2026-01-01T00:00:00Z,soon\n", "line 2: end 'soon': not an ISO 8601 timestamp"),
+    ("web,1,2026-01-01T00:00:00Z,inf\n", "line 2: end 'inf': a duration must be finite"),
     ("web,1,,2026-01-01T02:00:00Z\n", "line 2: end without a start"),
     ("w eb,1,2026-01-01T00:00:00Z,\n", "line 2: tier 'w eb': must be a name"),
     ("web,,2026-01-01T00:00:00Z,\n", "line 2: replica is empty"),
