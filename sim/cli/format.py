@@ -6,7 +6,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import click
 
@@ -154,12 +154,14 @@ def suggestion(metrics: dict[str, Summary], names: Sequence[str], horizon_s: flo
     return advice(max(metrics[m].n for m in names), worst, horizon_s)
 
 
-def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, advise: bool = True) -> str:
+def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, advise: bool = True,
+                 blank: Collection[str] = ()) -> str:
     """Rows of metric, mean, 95% confidence interval and n, key metrics first, with notes below:
     intervals cut at a physical bound (``*``), and intervals too wide to decide with what would fix them.
 
     ``horizon_s`` (the simulated horizon) lets the advice name a longer horizon as well; ``advise=False``
-    (a precision-driven run, which says below what its targets need) leaves the advice out.
+    (a precision-driven run, which says below what its targets need) leaves the advice out. Metrics in
+    ``blank`` are ones the estimator does not give: shown "not estimated" (the caller says why).
     """
     rows = [("metric", "mean", "95% CI", "n", "")]
     wide: list[str] = []
@@ -170,6 +172,9 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, ad
             continue
         fmt = _formatter(name)
         one_sided = one_sided or (s.has_interval and s.one_sided)
+        if name in blank:
+            rows.append((name, "–", "not estimated", "–", ""))
+            continue
         if s.n == 0:
             rows.append((name, "–", _no_value(name), "0", ""))
             continue

@@ -156,7 +156,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         what = "precision-driven run" if wanted.driven else f"{resolved.replications} replications"
         raise interrupted(progress, f"{what} stopped, no results") from None
     progress.close()
-    echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven))
+    echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven,
+                      blank=result.not_estimated()))
     for line in floor_report(resolved, result.metrics):
         echo(line)
     if resolved.slo is not None:
