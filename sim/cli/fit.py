@@ -88,7 +88,7 @@ def _law_lines(tier: str, kind: str, law: LawFit | None) -> list[str]:
 def fit_command(incidents, window_start, window_end, traffic_path, out_path, json_path, base_path,
                 gof_resamples, seed) -> None:
     """Fit failure (MTBF) and repair (MTTR) laws per tier to INCIDENTS.csv (tier,replica,start,end),
-    with censoring, choosing exponential, Weibull or lognormal by AIC; optionally the arrival rate
+    with censoring, choosing exponential, Weibull or lognormal by AICc; optionally the arrival rate
     and hourly profile from request counts."""
     start, end = _window("--window-start", window_start), _window("--window-end", window_end)
     check_output_file("--out", out_path)
