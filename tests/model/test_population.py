@@ -6,13 +6,17 @@ from __future__ import annotations
 import math
 
 import pytest
+import simpy
 
 from sim.experiment import run_replication
 from sim.experiment.methods import MethodError, resolve_method
 from sim.model.population import ClosedPopulation
+from sim.model.system import CheckoutSystem
+from sim.random.streams import Streams
 from sim.scenario import ScenarioError, describe, scenario_from_dict, scenario_to_dict
 from sim.scenario.workload import estimate_workload
 from sim.stats.intervals import summarize
+from sim.stats.metrics import Recorder
 from tests.model.test_timelines import Harness, base
 
 
@@ -128,3 +132,32 @@ def test_estimators_that_need_an_arrival_rate_refuse_a_closed_population() -> No
     assert resolve_method("auto", s) == "crude"
     with pytest.raises(MethodError, match="needs open arrivals"):
         resolve_method("windows", s)
+
+
+@pytest.mark.parametrize("extra", [
+    {},  # retries, timeouts and an outage
+    {"communication": {"status_page": True, "detection_delay": "10s", "return_after": "20s"}},
+    {"async": True},
+])
+def test_every_client_is_thinking_or_in_a_checkout_at_all_times(extra: dict) -> None:
+    # 30 clients, 3 attempts, 2 s patience, abandonment, one replica down for a minute: whatever ends
+    # a checkout (completed, lost, given up, order queued) frees exactly one client
+    raw = closed(30, "3s", service_time={"dist": "exponential", "mean": 0.3}, concurrency=2, replicas=2)
+    raw["customer"] = {"max_attempts": 3, "patience": "2s", "retry_backoff": "1s", "abandon_probability": 0.2}
+    raw["outages"] = [{"tier": "web", "start": "2m", "duration": "1m", "replicas": 1}]
+    raw["scenario"]["horizon"] = "5m"
+    if "communication" in extra:
+        raw["communication"] = extra["communication"]
+    if extra.get("async"):
+        raw["tiers"]["web"].update({"async": True, "async_queue_capacity": 3})
+    s = scenario_from_dict(raw)
+    env = simpy.Environment()
+    rec = Recorder(s.warmup_s, s.horizon_s, tuple(s.path))
+    system = CheckoutSystem(env, s, Streams(3, 0), rec)
+    population = system.arrivals
+    backlog = system.flow.backlog
+    for t in range(5, 300, 5):
+        env.run(until=float(t))
+        queued = backlog.size if backlog is not None else 0  # orders in the backlog: their clients are free
+        assert population.thinking + rec.in_system - queued == 30, t
+    assert rec.completed > 0 and rec.attempted > 30 and rec.lost > 0
