@@ -49,6 +49,17 @@ NOT_ESTIMATED: dict[str, dict[str, str]] = {
 }
 #: metrics an estimator gives as exact expectations, not sampled (their interval has zero width)
 EXACT: dict[str, tuple[str, ...]] = {RARE: batches.EXACT}
+#: per-year figures derived from an exact metric alone
+_EXACT_DERIVED = {"downtime_minutes_per_year": "availability", "availability_nines": "availability",
+                  "outages_per_year": "outage_count"}
+
+
+def is_exact(method: str, name: str) -> bool:
+    """Whether estimator ``method`` gives metric ``name`` (or the per-year figure derived from it, or a
+    tier's availability) as an exact expectation: its summary's ``method`` then reads "<method>+exact"."""
+    exact = EXACT.get(method, ())
+    return (name in exact or _EXACT_DERIVED.get(name) in exact
+            or ("availability" in exact and name.startswith("availability_") and name != "availability_nines"))
 
 
 class MethodError(ValueError):

@@ -10,6 +10,7 @@ import pytest
 
 from sim.experiment import run
 from sim.experiment.methods import MethodError, has_failures, replicate, resolve_method
+from sim.rare.batches import RareBatches
 from sim.rare.windows import WindowEstimator
 from sim.scenario.load import scenario_from_dict
 from sim.scenario.spec import Scenario
@@ -84,7 +85,7 @@ def test_precision_driven_windows_equals_the_fixed_run_of_its_size() -> None:
 
 def test_auto_picks_windows_for_failures_and_crude_without() -> None:
     assert has_failures(flaky()) and not has_failures(never_fails())
-    assert resolve_method("auto", flaky()) in ("windows", "rare")
+    assert resolve_method("auto", flaky()) == "rare"  # exponential laws, steady traffic
     assert resolve_method("auto", never_fails()) == "crude"
     assert run(never_fails(), 2, seed=1, workers=1, method="auto").method == "crude"
 
@@ -113,3 +114,29 @@ def test_rare_refuses_a_non_markov_scenario_naming_what_and_what_instead() -> No
     assert resolve_method("auto", scenario) == "windows"
     with pytest.raises(MethodError, match="nothing ever fails; use method crude"):
         resolve_method("rare", never_fails())
+
+
+def test_rare_run_gives_the_batches_replications_whatever_the_workers() -> None:
+    scenario = flaky("1d")
+    one = run(scenario, 2, seed=4, workers=1, method="rare")
+    two = run(scenario, 2, seed=4, workers=2, method="rare")
+    assert one.method == two.method == "rare"
+    assert all(same(a, b) for a, b in zip(one.per_replication, two.per_replication, strict=True))
+    assert one.to_dict()["metrics"] == two.to_dict()["metrics"]
+    direct = RareBatches(scenario).replication(4, 1).metrics
+    assert same({k: v for k, v in one.per_replication[1].items() if k != "replication"}, direct)
+
+
+def test_rare_metrics_say_how_they_were_estimated() -> None:
+    data = json.loads(json.dumps(run(flaky("1d"), 2, seed=1, workers=1, method="rare").to_dict()))
+    assert data["method"] == "rare"
+    metrics = data["metrics"]
+    assert metrics["lost_checkouts"]["method"] == "rare+t"
+    assert metrics["lost_checkouts"]["ci_high"] > metrics["lost_checkouts"]["ci_low"]
+    for name in ("availability", "availability_web", "outage_count", "mean_recovery_time_s",
+                 "downtime_minutes_per_year", "availability_nines"):
+        m = metrics[name]
+        assert m["method"] == "rare+exact", name
+        assert m["ci_low"] == pytest.approx(m["mean"]) and m["ci_high"] == pytest.approx(m["mean"])
+    for name in ("latency_p99_s", "mean_in_system", "mean_service_recovery_time_s"):
+        assert metrics[name]["mean"] is None and "rare-event cycles" in metrics[name]["reason"]
