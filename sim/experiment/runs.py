@@ -20,6 +20,8 @@ from sim.experiment.precision import (
     run_to_precision,
 )
 from sim.experiment.replication import ReplicationResult
+from sim.experiment.uncertainty import check_uncertainty, decomposition, drawn_scenario
+from sim.fit.uncertainty import ParameterUncertainty
 from sim.scenario.convert import scenario_to_dict
 from sim.scenario.spec import Scenario
 from sim.scenario.workload import check_workload
@@ -101,6 +103,8 @@ class RunResult:
             # a fixed-size run has no precision target: null
             "precision_met": None if self.precision is None else self.precision.met,
             "precision": None if self.precision is None else self.precision.to_dict(),
+            **({"parameter_uncertainty": self.extra["parameter_uncertainty"]}
+               if "parameter_uncertainty" in self.extra else {}),
         }
 
 
@@ -119,7 +123,7 @@ def run(
     scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None,
     *, progress: Progress | None = None, timelines: bool = False, precision: float | None = None,
     max_time: float | None = None, targets: Sequence[str] | None = None, max_looks: int = DEFAULT_MAX_LOOKS,
-    method: str = CRUDE,
+    method: str = CRUDE, parameter_uncertainty: ParameterUncertainty | None = None,
 ) -> RunResult:
     """Run independent replications (in parallel processes) and summarise them.
 
@@ -145,12 +149,27 @@ def run(
     Markov infrastructure when available, else windows when the scenario has failures, else crude).
     An unknown or unavailable method raises :class:`sim.experiment.methods.MethodError` (a
     ValueError). Replication ``r`` is the same whether run serially or in parallel, by either path.
+
+    With ``parameter_uncertainty`` (:func:`sim.fit.read_uncertainty` of a FIT.json) every replication
+    simulates the fitted laws drawn from their sampling distributions (:mod:`sim.experiment.uncertainty`),
+    so the intervals cover parameter uncertainty too; the same replications run again without draws and
+    ``RunResult.extra["parameter_uncertainty"]`` gives each source's share. Fixed-size runs only.
     """
     method = resolve_method(method, scenario)
     if method == CRUDE:
         check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
+    if parameter_uncertainty is not None:
+        if precision is not None:
+            raise ValueError("parameter uncertainty needs a fixed number of replications: no precision")
+        check_uncertainty(scenario, parameter_uncertainty)
+        drawn = _fixed(scenario, replications, seed, workers, progress, timelines, method,
+                       lambda r: drawn_scenario(scenario, parameter_uncertainty, seed, r))
+        plain = _fixed(scenario, replications, seed, workers, None, False, method)
+        drawn.extra["parameter_uncertainty"] = decomposition(drawn.per_replication, plain.per_replication,
+                                                             parameter_uncertainty)
+        return drawn
     if precision is None:
         if max_time is not None or targets is not None:
             raise ValueError("max_time and targets apply to a precision-driven run: give precision as well")
@@ -168,11 +187,12 @@ def run(
 
 
 def _fixed(scenario: Scenario, replications: int, seed: int, workers: int | None, progress: Progress | None,
-           timelines: bool, method: str) -> RunResult:
-    """The fixed-size run: replications 0..replications−1."""
+           timelines: bool, method: str, scenario_for: Callable[[int], Scenario] | None = None) -> RunResult:
+    """The fixed-size run: replications 0..replications−1 (of ``scenario_for(r)`` when given)."""
     wall0 = time.perf_counter()
     used = max(1, min(available_cores() if workers is None else workers, replications))
-    tasks = [Task(i, scenario, seed, i, timeline=timelines, method=method) for i in range(replications)]
+    tasks = [Task(i, scenario if scenario_for is None else scenario_for(i), seed, i, timeline=timelines,
+                  method=method) for i in range(replications)]
     by_index: dict[int, ReplicationResult] = {}
     if progress is not None:
         progress(0, replications)
