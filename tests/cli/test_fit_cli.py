@@ -47,6 +47,7 @@ def test_fit_writes_the_fragment_and_fit_json(tmp_path: Path) -> None:
     assert "no failure in 240 replica-days" in result.output
 
 
+@pytest.mark.slow
 def test_shipped_fitted_scenario_is_what_fit_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out, js = tmp_path / "s.toml", tmp_path / "fit.json"
     monkeypatch.chdir(ROOT)  # the files name their sources as given, relative to the repository
@@ -86,6 +87,7 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     assert "cannot read" in refused("fit", str(tmp_path / "missing.csv"), *out)
 
 
+@pytest.mark.slow
 def test_fit_as_a_real_process(tmp_path: Path) -> None:
     done = subprocess.run([str(Path(sys.executable).parent / "sim"), "fit", str(EXAMPLES / "incidents.csv"),
                            "--out", str(tmp_path / "o.toml"), "--json", str(tmp_path / "o.json"),
