@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 #: Rows of the terminal summary: lost checkouts, availability and recovery first.
 SUMMARY_METRICS: tuple[str, ...] = (
     "lost_checkouts", "availability", "mean_recovery_time_s", "mean_service_recovery_time_s",
-    "deferred_checkouts", "latency_p95_s", "infrastructure_cost",
+    "deferred_checkouts", "latency_p95_s", "duplicate_charges", "infrastructure_cost",
 )
 
 
@@ -93,13 +93,14 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
 def comparison_text(manifest: dict, runs: Sequence[StoredRun], horizon_s: float | None = None) -> str:
     """Key results of every scenario (mean [95% CI]) and, per scenario, the paired differences
     against the baseline (the first) with a verdict."""
-    from sim.report.comparison import paired_rows
+    from sim.report.comparison import calls_metrics, paired_rows
 
     reps = manifest["replications"]
     lines = [f"key results: mean [95% CI] over {reps} replication{'s' if reps != 1 else ''} "
              f"(seed {manifest['seed']}, common random numbers)"]
     names = [e.get("name") or e["label"] for e in manifest["scenarios"]]
-    metrics = [m for m in SUMMARY_METRICS if any(m in r.result["metrics"] for r in runs)]
+    summary = (*SUMMARY_METRICS, *calls_metrics(runs))  # calls per checkout: how retries multiply load
+    metrics = [m for m in summary if any(m in r.result["metrics"] for r in runs)]
     lines += _table([("metric", *names), *((m, *(_cell(r, m) for r in runs)) for m in metrics)])
     lines += ["", "analytic floor (failure laws alone, no traffic) beside the simulated availability:"]
     lines += ["  " + x for x in floor_comparison(names, [r.result["scenario"] for r in runs],
@@ -109,8 +110,8 @@ def comparison_text(manifest: dict, runs: Sequence[StoredRun], horizon_s: float 
     for name, run in zip(names[1:], runs[1:], strict=True):
         lines += ["", f"{name} − {names[0]} (paired by replication):"]
         table = [("metric", "difference", "95% CI", "pairs", "verdict")]
-        mine = [r for r in rows if r.label == run.label and r.metric in SUMMARY_METRICS]
-        for row in sorted(mine, key=lambda r: SUMMARY_METRICS.index(r.metric)):
+        mine = [r for r in rows if r.label == run.label and r.metric in summary]
+        for row in sorted(mine, key=lambda r: summary.index(r.metric)):
             d = row.diff
             ci = ("–" if not d.has_interval
                   else f"[{_diff(row.metric, d.ci_low)}, {_diff(row.metric, d.ci_high)}]")

@@ -21,18 +21,27 @@ TABLE_METRICS: tuple[str, ...] = (
     "attempted_checkouts", "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction",
     "mean_extra_delay_s", "availability", "availability_nines", "outage_count", "mean_recovery_time_s",
     "mean_service_recovery_time_s", "lost_checkouts_per_year", "downtime_minutes_per_year", "latency_p95_s",
-    "retry_load_factor", "lost_revenue", "infrastructure_cost",
+    "retry_load_factor", "lost_revenue", "duplicate_charges", "duplicate_charge_value", "infrastructure_cost",
 )
-#: Metrics compared pairwise against the baseline.
+#: Metrics compared pairwise against the baseline (and every ``calls_per_checkout_<tier>``).
 PAIRED_METRICS: tuple[str, ...] = (
     "completed_checkouts", "deferred_checkouts", "lost_checkouts", "lost_fraction", "availability",
     "outage_count", "mean_recovery_time_s", "mean_service_recovery_time_s", "latency_p95_s",
-    "lost_revenue", "infrastructure_cost",
+    "lost_revenue", "duplicate_charges", "infrastructure_cost",
 )
 LOWER_IS_BETTER = frozenset({
     "lost_checkouts", "lost_fraction", "outage_count", "mean_recovery_time_s", "mean_service_recovery_time_s",
-    "latency_p95_s", "lost_revenue", "infrastructure_cost", "mean_extra_delay_s",
+    "latency_p95_s", "lost_revenue", "infrastructure_cost", "mean_extra_delay_s", "duplicate_charges",
+    "duplicate_charge_value",
 })
+
+
+def calls_metrics(runs: Sequence[StoredRun]) -> list[str]:
+    """The ``calls_per_checkout_<tier>`` metrics of any run, in path order of the first that has them."""
+    names: list[str] = []
+    for run in runs:
+        names += [m for m in run.result["metrics"] if m.startswith("calls_per_checkout_") and m not in names]
+    return names
 HIGHER_IS_BETTER = frozenset({"completed_checkouts", "availability"})
 
 
@@ -130,6 +139,8 @@ def table_metrics(runs: Sequence[StoredRun]) -> list[str]:
             rows.append(m)
         if m == "availability_nines":
             rows += tiers
+        if m == "retry_load_factor":
+            rows += calls_metrics(runs)
     return rows
 
 
@@ -201,7 +212,7 @@ def paired_rows(runs: Sequence[StoredRun]) -> list[PairedRow]:
     base = runs[0]
     rows = []
     for run in runs[1:]:
-        for m in PAIRED_METRICS:
+        for m in (*PAIRED_METRICS, *calls_metrics(runs)):
             if not (base.has(m) and run.has(m)):
                 continue
             a, b = run.values(m), base.values(m)

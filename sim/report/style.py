@@ -254,6 +254,8 @@ METRIC_STYLES: dict[str, MetricStyle] = {
     "downtime_minutes_per_year": MetricStyle("Downtime per year", "min/year", "count"),
     "outages_per_year": MetricStyle("Outages per year", "outages/year", "count"),
     "availability_nines": MetricStyle("Availability in nines", "nines", "ratio"),
+    "duplicate_charges": MetricStyle("Duplicate charges", "charges", "count"),
+    "duplicate_charge_value": MetricStyle("Value charged twice", "", "money"),
 }
 
 
@@ -263,6 +265,8 @@ def metric_style(name: str) -> MetricStyle:
         return METRIC_STYLES[name]
     if name.startswith("availability_"):
         return MetricStyle(f"Availability of {name.removeprefix('availability_')}", "%", "fraction", 100.0)
+    if name.startswith("calls_per_checkout_"):
+        return MetricStyle(f"Calls to {name.removeprefix('calls_per_checkout_')} per checkout", "", "ratio")
     label = name.replace("_", " ").capitalize()
     if name.endswith("_s"):
         return MetricStyle(label.removesuffix(" s"), "s", "seconds")

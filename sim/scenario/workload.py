@@ -137,8 +137,9 @@ def estimate_workload(scenario: Scenario) -> Workload:
     span = horizon + min(DRAIN_LIMIT_S, 60.0 + longest_repair)  # the horizon and a drain
     arrivals, candidates = expected_arrivals(scenario.traffic, horizon)
     # an attempt is a patience timer and, per tier, an arrival and a service completion; a retry
-    # adds its backoff timer
-    per_attempt = 2.0 + 2.0 * len(scenario.path)
+    # adds its backoff timer; a tier with hop retries takes up to `attempts` calls per attempt,
+    # each with its timeout and backoff timers
+    per_attempt = 2.0 + sum(3.0 * t.retry.attempts if t.retry else 2.0 for t in scenario.path_tiers)
     tries = float(scenario.customer.max_attempts)
     comm = scenario.communication
     if comm is not None and comm.status_page and comm.return_probability > 0:

@@ -56,15 +56,23 @@ def distribution() -> st.SearchStrategy[dict]:
 def value_for(key: str, wild: bool) -> st.SearchStrategy[object]:
     """A value for a schema key: mostly of the right kind, sometimes extreme or of the wrong type."""
     durations = {"horizon", "warmup", "start", "duration", "window", "open_duration", "failover_delay",
-                 "health_check_interval", "async_max_delay", "backoff_cap", "detection_delay"}
-    dists = {"service_time", "mtbf", "mttr", "retry_backoff", "patience", "return_after"}
-    if key in dists:
+                 "health_check_interval", "async_max_delay", "backoff_cap", "detection_delay", "timeout"}
+    dists = {"service_time", "mtbf", "mttr", "retry_backoff", "patience", "return_after", "backoff"}
+    if key in ("budget", "retry_budget"):  # a preset name or a table of numbers (sometimes wrong)
+        numbers = {k: st.one_of(EXTREME_FLOATS, DURATIONS) for k in (
+            "ratio", "min_per_s", "ttl", "capacity", "retry_cost", "timeout_retry_cost", "success_deposit",
+            "k", "window")}
+        kinds = st.sampled_from(["finagle", "aws-sdk", "token-bucket", "adaptive-throttling", "nope"])
+        right = st.one_of(kinds, st.fixed_dictionaries({"kind": kinds}, optional=numbers))
+    elif key in ("budget_scope", "scope", "kind"):
+        right = st.sampled_from(["tier", "caller-replica", "threshold", "adaptive", "nonsense"])
+    elif key in dists:
         right: st.SearchStrategy[object] = st.one_of(DURATIONS, distribution())
     elif key in durations:
         right = DURATIONS
-    elif key in ("replicas", "replications", "seed", "max_attempts", "min_calls", "half_open_probes",
-                 "min_healthy", "unhealthy_threshold", "concurrency", "queue_limit", "repair_crews",
-                 "async_queue_capacity"):
+    elif key in ("replicas", "replications", "seed", "max_attempts", "attempts", "min_calls",
+                 "half_open_probes", "min_healthy", "unhealthy_threshold", "concurrency", "queue_limit",
+                 "repair_crews", "async_queue_capacity"):
         right = st.one_of(INTS, st.just("inf"))
     elif key in ("tiers", "dependencies", "zones"):
         right = st.lists(st.sampled_from([*TIERS, "a", "zone-a"]), max_size=3)
@@ -75,7 +83,7 @@ def value_for(key: str, wild: bool) -> st.SearchStrategy[object]:
         right = st.sampled_from(["active-active", "active-passive", "round-robin", "least-outstanding",
                                  "random", "error", "hang", "sampled", "exponential-full-jitter",
                                  "decorrelated-jitter", "nonsense"])
-    elif key in ("status_page", "async"):
+    elif key in ("status_page", "async", "idempotency"):
         right = st.booleans()
     elif key in ("name", "description", "currency", "tier", "zone"):
         right = st.one_of(st.text(max_size=20), st.sampled_from(TIERS))
