@@ -143,7 +143,7 @@ def kn_plus_plus(names: Sequence[str], sample: Sampler, delta: float, metric: st
             take(alive, have, min(batch, max_replications - have))
         r += 1
     used = tuple(r if eliminated[i] is None else eliminated[i] for i in range(k))
-    final = tuple(float(np.mean(data[i][:used[i]])) * sign for i in range(k))
+    final = tuple(float(np.mean(data[i][:used[i]])) * sign + 0.0 for i in range(k))  # + 0.0: no -0
     best = max(alive, key=lambda i: (sign * final[i], -i))
     return Selection(tuple(names), metric, maximize, delta, confidence, n0, best, tuple(alive), stopped, used,
                      tuple(eliminated), final)
