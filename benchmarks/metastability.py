@@ -516,19 +516,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer replications (noisier figures)")
     parser.add_argument("--only", nargs="*", choices=sorted(REPRODUCTIONS), help="run only these")
     parser.add_argument("--workers", type=int, default=1, help="worker processes per run (default 1)")
+    parser.add_argument("--markdown", action="store_true", help="also print the rows as one Markdown table")
     args = parser.parse_args(argv)
     WORKERS = args.workers
-    failed = 0
+    done = []
     for name in args.only or REPRODUCTIONS:
         t0 = time.perf_counter()
         rep = REPRODUCTIONS[name](args.quick)
-        failed += not rep.reproduced
+        done.append(rep)
         print(f"## {rep.source}  [{'REPRODUCED' if rep.reproduced else 'NOT REPRODUCED'}, "
               f"{time.perf_counter() - t0:.0f} s]")
         print(f"  configuration: {rep.configuration}")
         print(f"  published:     {rep.published}")
         print(f"  outagesim:     {rep.outagesim}\n", flush=True)
-    return 1 if failed else 0
+    if args.markdown:
+        print("| source | configuration | published | outagesim | reproduced |")
+        print("| --- | --- | --- | --- | --- |")
+        for rep in done:
+            verdict = "yes" if rep.reproduced else "no"
+            cells = (rep.source, rep.configuration, rep.published, rep.outagesim, verdict)
+            print("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return 1 if any(not rep.reproduced for rep in done) else 0
 
 
 if __name__ == "__main__":
