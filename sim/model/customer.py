@@ -166,7 +166,8 @@ class CheckoutFlow:
         if replica is None:
             self.attempt_failed(c, "unavailable")
             return
-        self._calls[stage] += c.measured
+        if c.measured:  # a tag the recorder tests for truth (not always a bool)
+            self._calls[stage] += 1
         service_s = c.first_service[stage] if c.attempt == 1 else self._retry_service[stage]()
         if replica.down_reasons:
             # the load balancer has not noticed the failure yet

@@ -35,10 +35,11 @@ segment draws its customers from streams keyed by (replication, window or segmen
 runs are reproducible and independent of each other.
 
 Metrics: the additive ones (attempted, completed, deferred and lost checkouts, attempts, extra
-delay, lost revenue) are sums; ratios (lost fraction, retry load factor, mean extra delay,
-throughput) are formed from those sums; latency quantiles and mean come from the weighted sum of
-the runs' latency histograms; availability, outage count and mean recovery time come straight
-from the infrastructure path (with the sums behind the pooled per-incident means). Service
+delay, lost revenue, calls per tier, duplicate charges) are sums; ratios (lost fraction, retry load
+factor, mean extra delay, calls per checkout, throughput) are formed from those sums; latency
+quantiles and mean come from the weighted sum of the runs' latency histograms; availability,
+outage count and mean recovery time come straight from the infrastructure path (with the sums
+behind the pooled per-incident means). Service
 recovery comes from the runs' own success-rate clocks (10 s buckets counted from each run's start,
 not from time 0, so a recovery time may differ from a full run's by up to a bucket).
 ``mean_in_system`` is not estimated (NaN): it needs the in-system area of the whole run.
@@ -135,9 +136,16 @@ class _Counts:
     service_recovery_total: float = 0.0
     service_recovery_count: float = 0.0
     customers: int = 0
+    calls: tuple[float, ...] = ()  # calls that reached each path tier
+    duplicate_charges: float = 0.0
+    charging: bool = False
 
     def add(self, rec: Recorder, weight: float) -> None:
         self.customers += rec.customers
+        self.calls = tuple(a + weight * b for a, b in itertools.zip_longest(self.calls, rec.path_calls,
+                                                                              fillvalue=0.0))
+        self.duplicate_charges += weight * rec.duplicate_charges
+        self.charging = self.charging or rec.charging
         self.attempted += weight * rec.attempted
         self.completed += weight * rec.completed
         self.deferred += weight * rec.deferred
@@ -355,6 +363,11 @@ class WindowEstimator:
             if name in self.names:
                 time_down = sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in down)
                 out[f"availability_{name}"] = 1.0 - time_down / measured_s
+        for name, calls in zip(sc.path, counts.calls, strict=False):  # additive, as the counts above
+            out[f"calls_per_checkout_{name}"] = calls / counts.attempted if counts.attempted else nan
+        if counts.charging:
+            out["duplicate_charges"] = counts.duplicate_charges
+            out["duplicate_charge_value"] = counts.duplicate_charges * sc.costs.order_value
         return out
 
     def _full(
