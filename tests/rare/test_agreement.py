@@ -7,21 +7,22 @@ payment 3 h) that 24 crude runs of 8 measured hours see dozens of path outages. 
 crude cheap; the breaker's ``min_calls`` is lowered to 4 so it still opens at that rate, and the
 status page's return delay shortened to 10 minutes so incident windows stay short.
 
-Per scenario, against the mean of crude runs (``run_replication``, 1 h warm-up so the all-up start
-has died out):
+Per scenario, against crude runs (``run_replication``; 1 h warm-up, 8 measured hours):
 
-- *rare* (:class:`sim.rare.cycles.CycleEstimator`, balanced failure biasing on the path outages,
-  steady-state rate × measured window), unpaired: |rare − crude| ≤ z·√(se_rare² + se_crude²) for
-  lost, attempted, completed and deferred checkouts, and for the lost checkouts *beyond λ × path
-  down time* (crude: lost − λ·(1 − availability)·window per run; rare: lost − λ·U·window with U the
-  chain's exact unavailability), which strips the outage-length noise shared by both and so tests
-  what the customers do (in-flight losses, retries, backlog, returns) with a far narrower interval;
+- *rare*: the rare method's replications (:class:`sim.rare.batches.RareBatches`, one batch of
+  failure-biased regenerative cycles each, per-horizon counts from all-up with the chain's exact
+  transient expectations; small fixed batches), unpaired: Welch t interval of the difference of
+  means for lost, attempted, completed and deferred checkouts, and for the lost checkouts *beyond
+  λ × path down time* (crude: lost − λ·(1 − availability)·window per run; rare: lost − λ·E[down
+  time], the exact expectation), which strips the outage-length noise and so tests what the
+  customers do (in-flight losses, retries, backlog, returns) with a far narrower interval; and the
+  exact availability and outage count (the same in every batch) inside crude's t interval;
 - *windows* (:class:`sim.rare.windows.WindowEstimator`), paired with the crude run of the same
   replication (same infrastructure path by construction): a t interval of the mean difference for
   lost, attempted, completed and deferred checkouts.
 
-Family-wise level: 5% over every comparison of the slow tests (4 scenarios × 9 = 36, Bonferroni:
-each at 0.05/36), and 1% over the quick test's 9. A metric that is 0 in every run of both
+Family-wise level: 5% over every comparison of the slow tests (4 scenarios × 11 = 44, Bonferroni:
+each at 0.05/44), and 1% over the quick test's 11. A metric that is 0 in every run of both
 estimators (deferred checkouts without retries or async) is checked for exactly 0 instead.
 """
 
@@ -36,7 +37,7 @@ import pytest
 from scipy import stats
 
 from sim.experiment.replication import run_replication
-from sim.rare.cycles import CycleEstimator
+from sim.rare.batches import BatchSize, RareBatches
 from sim.rare.markov import InfrastructureChain, stationary
 from sim.rare.windows import WindowEstimator
 from sim.scenario.load import builtin_scenarios_dir, scenario_from_dict
@@ -44,11 +45,12 @@ from sim.scenario.spec import Scenario
 
 COUNTS = ("lost_checkouts", "attempted_checkouts", "completed_checkouts", "deferred_checkouts")
 BEYOND_DOWN = "lost beyond λ·down time"
+EXACT_METRICS = ("availability", "outage_count")
 RATE = 0.5
 SLOW_SCENARIOS = ("baseline-no-retries", "baseline", "async-payment", "circuit-breaker-status-page")
-SLOW_COMPARISONS = len(SLOW_SCENARIOS) * (len(COUNTS) + 1 + len(COUNTS))
-SLOW_ALPHA = 0.05 / SLOW_COMPARISONS
-QUICK_ALPHA = 0.01 / (2 * len(COUNTS) + 1)
+PER_SCENARIO = len(COUNTS) + 1 + len(EXACT_METRICS) + len(COUNTS)
+SLOW_ALPHA = 0.05 / (len(SLOW_SCENARIOS) * PER_SCENARIO)
+QUICK_ALPHA = 0.01 / PER_SCENARIO
 
 
 def steady_variant(name: str, horizon: str = "9h", warmup: str = "1h") -> Scenario:
@@ -91,26 +93,34 @@ def beyond_down(metrics: dict[str, float], scenario: Scenario) -> float:
     return metrics["lost_checkouts"] - RATE * (1.0 - metrics["availability"]) * measured_s(scenario)
 
 
-def rare_against_crude(name: str, seed: int, cycles: int, plain_cycles: int, replications: int,
+def rare_against_crude(name: str, seed: int, batches: int, size: BatchSize, replications: int,
                        alpha: float, horizon: str = "9h") -> None:
+    """The rare method's replications (i.i.d. batches) against crude runs: Welch intervals."""
     scenario = steady_variant(name, horizon)
-    est = CycleEstimator(scenario, healthy_s=4000.0, healthy_segments=4).estimate(
-        seed, cycles, plain_cycles, confidence=0.95, replication=1000)  # independent of the crude runs
+    rare = RareBatches(scenario, size)
+    # indices from 1000: streams independent of the crude runs' (unpaired)
+    rows = [rare.replication(seed, 1000 + r).metrics for r in range(batches)]
     crude = crude_runs(name, seed, replications, horizon)
-    z95, z = z_quantile(0.05), z_quantile(alpha)
-    exact_down = stationary(InfrastructureChain(scenario)).unavailability * measured_s(scenario)
-    checks = {m: (est.per_horizon[m], np.array([c[m] for c in crude])) for m in COUNTS}
-    lost = est.per_horizon["lost_checkouts"]
-    checks[BEYOND_DOWN] = (lost.scaled(1.0), np.array([beyond_down(c, scenario) for c in crude]))
-    for metric, (rare, runs) in checks.items():
-        value = rare.value - (RATE * exact_down if metric == BEYOND_DOWN else 0.0)
-        se_rare = (rare.ci_high - rare.value) / z95
-        se_crude = runs.std(ddof=1) / math.sqrt(len(runs))
-        if se_crude == 0.0 and se_rare == 0.0:
-            assert value == runs[0] == 0.0, (name, metric, value, runs[0])
+    shift = RATE * rare.horizon.path_down_s  # λ × the exact expected down time
+    checks = {m: ([r[m] for r in rows], [c[m] for c in crude]) for m in COUNTS}
+    checks[BEYOND_DOWN] = ([r["lost_checkouts"] - shift for r in rows],
+                           [beyond_down(c, scenario) for c in crude])
+    for metric, (values, runs) in checks.items():
+        a, b = np.array(values), np.array(runs)
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        if va == 0.0 and vb == 0.0:
+            assert a[0] == b[0] == 0.0, (name, metric, a[0], b[0])
             continue
-        half = z * math.hypot(se_rare, se_crude)
-        assert abs(value - runs.mean()) <= half, (name, metric, value, runs.mean(), half)
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))  # Welch–Satterthwaite
+        half = float(stats.t.ppf(1.0 - alpha / 2.0, df)) * math.sqrt(va + vb)
+        assert abs(a.mean() - b.mean()) <= half, (name, metric, a.mean(), b.mean(), half)
+    # exact expectations (every batch the same): inside crude's t interval
+    t = float(stats.t.ppf(1.0 - alpha / 2.0, replications - 1))
+    for metric in EXACT_METRICS:
+        assert len({r[metric] for r in rows}) == 1
+        runs = np.array([c[metric] for c in crude])
+        half = t * runs.std(ddof=1) / math.sqrt(len(runs))
+        assert abs(rows[0][metric] - runs.mean()) <= half, (name, metric, rows[0][metric], runs.mean(), half)
 
 
 def windows_against_crude(name: str, seed: int, replications: int, alpha: float, horizon: str = "9h") -> None:
@@ -140,13 +150,13 @@ def test_steady_variants_are_markov_with_frequent_path_outages() -> None:
 
 
 def test_rare_and_windows_agree_with_crude_on_the_baseline_without_retries() -> None:
-    """Quick: 40 + 40 incidents against 12 crude runs of 5 measured hours."""
-    rare_against_crude("baseline-no-retries", 5, 40, 40, 12, QUICK_ALPHA, horizon="6h")
+    """Quick: 5 batches of 8 + 8 incidents against 12 crude runs of 5 measured hours."""
+    rare_against_crude("baseline-no-retries", 5, 5, BatchSize(8, 8, 800.0), 12, QUICK_ALPHA, horizon="6h")
     windows_against_crude("baseline-no-retries", 5, 12, QUICK_ALPHA, horizon="6h")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SLOW_SCENARIOS)
 def test_rare_and_windows_agree_with_crude(name: str) -> None:
-    rare_against_crude(name, 11, 100, 100, 24, SLOW_ALPHA)
+    rare_against_crude(name, 11, 10, BatchSize(10, 10, 800.0), 24, SLOW_ALPHA)
     windows_against_crude(name, 11, 24, SLOW_ALPHA)
