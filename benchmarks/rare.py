@@ -121,13 +121,16 @@ def main() -> None:
     parser.add_argument("--customer-cycles", type=int, nargs=4, default=(100, 300, 30, 60),
                         metavar=("RARE_3", "PLAIN_3", "RARE_4", "PLAIN_4"))
     parser.add_argument("--tables", choices=("done", "all", "cycles", "windows", "customers"), default="done")
-    parser.add_argument("--max-time", type=float, default=120.0,
-                        help="wall-clock limit of each rare run (s); the target is 60 s")
+    parser.add_argument("--max-time", type=float, default=1800.0,
+                        help="wall-clock limit of each rare run (s): a safety net on a shared machine; "
+                             "the 60 s target is judged on the run's 2-core time")
+    parser.add_argument("--rows", type=int, nargs="+", default=None, metavar="ROW",
+                        help="Done-when rows to run (1-4; default all)")
     parser.add_argument("--crude-replications", type=int, default=20,
                         help="crude full runs per baseline row for the measured variance")
     args = parser.parse_args()
     if args.tables in ("all", "done"):
-        done_when_table(args.max_time, args.crude_replications)
+        done_when_table(args.max_time, args.crude_replications, args.rows)
     if args.tables in ("all", "cycles"):
         cycles_table(args.cycles)
     if args.tables in ("all", "windows"):
@@ -182,7 +185,7 @@ def crude_time_engine(scenario: Scenario) -> tuple[float, str]:
         f"engine: {simulated_s / 86400:,.3g} simulated days, {per_s * 3600:.2f} CPU-s per simulated hour")
 
 
-def done_when_table(max_time: float, crude_replications: int) -> None:
+def done_when_table(max_time: float, crude_replications: int, rows: list[int] | None = None) -> None:
     """The Done-when table (module docstring): rare to ±5% through ``sim.run`` against crude."""
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores at the start. 2-core time = the run's CPU "
@@ -191,7 +194,9 @@ def done_when_table(max_time: float, crude_replications: int) -> None:
     print("| architecture | exact U | lost_checkouts (rare) | batches | ± achieved | "
           "rare: 2-core time (wall) | crude to ±5%, 2 cores | speed-up | crude variance from | verdict |")
     print("|" + " --- |" * 10)
-    for name, scenario, measured in done_rows():
+    for i, (name, scenario, measured) in enumerate(done_rows(), start=1):
+        if rows is not None and i not in rows:
+            continue
         exact = stationary(InfrastructureChain(scenario)).unavailability
         wall0 = time.perf_counter()
         result = sim.run(scenario, seed=1, workers=WORKERS, method="rare", precision=TARGET,
