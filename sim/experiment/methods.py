@@ -58,8 +58,9 @@ def is_exact(method: str, name: str) -> bool:
     """Whether estimator ``method`` gives metric ``name`` (or the per-year figure derived from it, or a
     tier's availability) as an exact expectation: its summary's ``method`` then reads "<method>+exact"."""
     exact = EXACT.get(method, ())
-    return (name in exact or _EXACT_DERIVED.get(name) in exact
-            or ("availability" in exact and name.startswith("availability_") and name != "availability_nines"))
+    tier_availability = name.startswith("availability_") and name != "availability_nines"
+    derived = _EXACT_DERIVED.get(name) in exact
+    return name in exact or derived or ("availability" in exact and tier_availability)
 
 
 class MethodError(ValueError):
@@ -93,16 +94,17 @@ def _windows(scenario: Scenario, seed: int, replication: int, timeline: bool) ->
 
 
 @functools.lru_cache(maxsize=8)
-def _rare_batches(scenario: Scenario) -> RareBatches:
-    # one per scenario and process: the chain, its transient and the batch size are derived once
-    return RareBatches(scenario)
+def _rare_batches(scenario: Scenario, seed: int) -> RareBatches:
+    # one per scenario, seed and process: the chain, its transient and the batch size (from a pilot
+    # keyed by the seed) are derived once
+    return RareBatches(scenario, seed=seed)
 
 
 def _rare(scenario: Scenario, seed: int, replication: int, timeline: bool) -> ReplicationResult:
     if timeline:
         raise MethodError("method rare records no incident timeline; use method crude for plots")
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    est = _rare_batches(scenario).replication(seed, replication)
+    est = _rare_batches(scenario, seed).replication(seed, replication)
     return ReplicationResult(replication=replication, seed=seed, metrics=dict(est.metrics),
                              customers=est.customers, wall_s=time.perf_counter() - wall0,
                              cpu_s=time.process_time() - cpu0)

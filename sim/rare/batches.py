@@ -36,12 +36,19 @@ below the batch-to-batch spread. Latency quantiles and mean, time in system and 
 are not estimated (NaN): the weighted excess is defined for additive counts only.
 
 **Batch size.** A batch is sized for a customer budget (:data:`CUSTOMER_BUDGET`, a few seconds
-of the customer model on one core), with fixed numbers derived from the scenario only — never
-from the clock — so a replication is the same on every machine: healthy time H = budget/(4λ)
-within [60 s, 20,000 s] in two segments; windows W = (budget − λ·(H + 2(c + w))) /
-(λ·(E[I] + c + w + d)), E[I] the exact mean incident length, split evenly between the two
-strata, at least 2 and at most 1,000 each. :func:`rare_replications` and :class:`RareBatches`
-take a :class:`BatchSize` to override it.
+of the customer model on one core) with fixed numbers, never from the clock, so a replication is
+the same on every machine and in every process. Healthy time H = budget/(4λ) within [60 s,
+20,000 s], one segment. The incidents are split between the strata by Neyman allocation with
+costs (Cochran, *Sampling Techniques*, 1977, §5.5): n_h ∝ σ_h/√c_h, σ_h the standard deviation of
+an incident's lost-checkout term in stratum h and c_h the customers its windows simulate per
+incident, both from a *pilot* batch of :data:`PILOT_INCIDENTS` incidents per stratum run once per
+(scenario, seed) with its own streams (replication key :data:`PILOT_REPLICATION`, never a
+replication index). The pilot only decides the sizes: every batch is then an unbiased estimate
+whatever they are, so a noisy pilot costs efficiency, never correctness. Each stratum gets at
+least 2 incidents and at most 1,000; the window budget is budget − λ·(H + c + w), raised to twice
+the cost of the smallest batch (2 + 2 incidents) when incidents are long at a high arrival rate.
+When the pilot sees no spread (no loss in either stratum) the split is even. :func:`rare_replications`
+and :class:`RareBatches` take a :class:`BatchSize` to override all of this.
 """
 
 from __future__ import annotations
@@ -51,16 +58,18 @@ import time
 from dataclasses import dataclass
 
 from sim.random.distributions import is_never
-from sim.rare.cycles import CycleEstimator
+from sim.rare.cycles import CycleCustomerEstimates, CycleEstimator, cycle_window_times
 from sim.rare.markov import markov_problems
 from sim.rare.transient import HorizonMeasures, horizon_measures
-from sim.rare.window_times import window_times
 from sim.scenario.spec import Scenario
 from sim.stats.metrics import METRICS
 
 #: customers simulated per batch by the default size rule (a few seconds on one core)
 CUSTOMER_BUDGET = 100_000
-HEALTHY_SEGMENTS = 2
+HEALTHY_SEGMENTS = 1
+#: the pilot's incidents per stratum, and its stream key (2^62: never a replication index)
+PILOT_INCIDENTS = 6
+PILOT_REPLICATION = 2**62
 _MIN_HEALTHY_S, _MAX_HEALTHY_S = 60.0, 20_000.0
 _MIN_STRATUM, _MAX_STRATUM = 2, 1000
 #: what the rare estimator does not estimate, with the reason (reported as null)
@@ -106,16 +115,27 @@ def rare_problems(scenario: Scenario) -> list[str]:
     return problems
 
 
-def batch_size(scenario: Scenario, mean_incident_s: float) -> BatchSize:
-    """The default batch of ``scenario`` (rule in the module docstring); E[I] = ``mean_incident_s``."""
+def batch_size(scenario: Scenario, mean_incident_s: float, pilot: CycleCustomerEstimates | None = None,
+               ) -> BatchSize:
+    """The default batch of ``scenario`` (rule in the module docstring): E[I] = ``mean_incident_s``,
+    the strata's spread and cost from ``pilot`` (None: an even split)."""
     rate = max(scenario.traffic.arrival_rate_per_s, 1e-9)
-    t = window_times(scenario)
+    t = cycle_window_times(scenario)
     healthy = min(max(CUSTOMER_BUDGET / (4.0 * rate), _MIN_HEALTHY_S), _MAX_HEALTHY_S)
     left = CUSTOMER_BUDGET - rate * (healthy + HEALTHY_SEGMENTS * (t.lookback_s + t.warmup_s))
     per_window = rate * (mean_incident_s + t.lookback_s + t.warmup_s + t.drain_s)
-    windows = left / per_window if per_window > 0 else 2 * _MAX_STRATUM
-    each = int(min(max(windows / 2.0, _MIN_STRATUM), _MAX_STRATUM))
-    return BatchSize(each, each, healthy)
+    sd: tuple[float, ...] = (0.0, 0.0)
+    cost: tuple[float, ...] = (per_window, per_window)
+    if pilot is not None:
+        sd = tuple(0.0 if math.isnan(x) else x for x in pilot.strata_lost_sd)
+        cost = tuple(c if c > 0 else per_window for c in pilot.strata_customers_per_incident)
+    left = max(left, 2.0 * _MIN_STRATUM * sum(cost))
+    weights = [s / math.sqrt(c) for s, c in zip(sd, cost, strict=True)]
+    if sum(weights) <= 0.0:
+        weights = [1.0 / math.sqrt(c) for c in cost]  # no spread seen: even customers per stratum
+    scale = left / sum(w * c for w, c in zip(weights, cost, strict=True))
+    rare, plain = (int(min(max(w * scale, _MIN_STRATUM), _MAX_STRATUM)) for w in weights)
+    return BatchSize(rare, plain, healthy)
 
 
 @dataclass(frozen=True)
@@ -133,16 +153,23 @@ class RareReplication:
 
 
 class RareBatches:
-    """Replications of ``scenario`` by rare-event cycles, one batch each (``size`` overrides the rule)."""
+    """Replications of ``scenario`` by rare-event cycles, one batch each: ``size`` overrides the rule,
+    whose pilot uses ``seed`` (the run's seed, so a run's batches depend on nothing else)."""
 
-    def __init__(self, scenario: Scenario, size: BatchSize | None = None) -> None:
+    def __init__(self, scenario: Scenario, size: BatchSize | None = None, seed: int = 0) -> None:
         problems = rare_problems(scenario)
         if problems:
             raise ValueError("rare-event cycles cannot estimate this scenario: " + "; ".join(problems))
         self.scenario = scenario
         self.cycles = CycleEstimator(scenario, healthy_segments=HEALTHY_SEGMENTS)
-        self.size = size or batch_size(scenario, self.cycles.mean_incident_s)
-        self.cycles.healthy_s = self.size.healthy_s
+        if size is None:
+            first = batch_size(scenario, self.cycles.mean_incident_s)
+            self.cycles.healthy_s = first.healthy_s
+            pilot = self.cycles.estimate(seed, PILOT_INCIDENTS, PILOT_INCIDENTS,
+                                         replication=PILOT_REPLICATION)
+            size = batch_size(scenario, self.cycles.mean_incident_s, pilot)
+        self.size = size
+        self.cycles.healthy_s = size.healthy_s
         self.horizon: HorizonMeasures = horizon_measures(self.cycles.chain, scenario.warmup_s,
                                                          scenario.horizon_s)
         self.names = tuple(scenario.path) + tuple(scenario.dependencies)
@@ -196,5 +223,5 @@ class RareBatches:
 def rare_replications(scenario: Scenario, seed: int, replications: int,
                       size: BatchSize | None = None) -> list[RareReplication]:
     """Replications 0..replications−1 of ``scenario`` by rare-event cycles (i.i.d. batches)."""
-    batches = RareBatches(scenario, size)
+    batches = RareBatches(scenario, size, seed)
     return [batches.replication(seed, r) for r in range(replications)]

@@ -83,7 +83,7 @@ from sim.random.streams import Streams
 from sim.rare.biasing import BIASING_PROBABILITY, CompiledChain
 from sim.rare.estimates import CONFIDENCE, Estimate
 from sim.rare.markov import InfrastructureChain, State, stationary
-from sim.rare.window_times import WindowTimes
+from sim.rare.window_times import WindowTimes, window_times
 from sim.rare.windows import KeyedStreams, WindowEstimator
 from sim.scenario.spec import Scenario
 
@@ -126,6 +126,10 @@ class CycleCustomerEstimates:
     # incident (both strata; lost checkouts without λ·D, which the rates add back as λ·U)
     healthy_per_s: dict[str, float] | None = None
     excess_per_incident: dict[str, float] | None = None
+    # per stratum (path-down, path-up): the standard deviation of an incident's sampled lost-checkout
+    # term and the customers its windows simulated per incident (for allocating incidents)
+    strata_lost_sd: tuple[float, float] = (math.nan, math.nan)
+    strata_customers_per_incident: tuple[float, float] = (math.nan, math.nan)
 
 
 @dataclass
@@ -154,7 +158,8 @@ class CycleEstimator:
         self.scenario = scenario
         self.chain = InfrastructureChain(scenario)
         # window runs on an unbounded clock: the cycle, not the scenario's horizon, decides
-        self.windows = WindowEstimator(replace(scenario, warmup_s=0.0, horizon_s=1e15), times)
+        self.windows = WindowEstimator(replace(scenario, warmup_s=0.0, horizon_s=1e15),
+                                       times or cycle_window_times(scenario))
         self.times = self.windows.times
         self.biasing_probability = biasing_probability
         rate = self._rate = scenario.traffic.arrival_rate_per_s
@@ -277,6 +282,7 @@ class CycleEstimator:
         healthy, healthy_var, customers = self.healthy_rates(seed, replication)
         strata = []
         second_moments = []
+        stratum_stats: list[tuple[float, float]] = []
         down_windows = plain_windows = 0
         for key, n, biased in ((_RARE_KEY, cycles, True), (_PLAIN_KEY, plain_cycles, False)):
             compiled = CompiledChain(self.chain, self.biasing_probability if biased else None)
@@ -286,6 +292,7 @@ class CycleEstimator:
             region = np.zeros(n)
             down = np.zeros(n)
             second_moment = 0.0
+            stratum_customers = 0
             for i in range(n):
                 inc = self._incident(compiled, states, rng, biased)
                 went_down = inc.down_s > 0.0
@@ -295,6 +302,7 @@ class CycleEstimator:
                     continue  # belongs to the other stratum: contributes 0 here
                 counts, length, ran = self._window(inc, KeyedStreams(seed, replication, (key, i)))
                 customers += ran
+                stratum_customers += ran
                 down_windows += biased
                 plain_windows += not biased
                 lr = inc.likelihood_ratio
@@ -305,6 +313,7 @@ class CycleEstimator:
                 second_moment += lr * (counts["lost_checkouts"] - healthy["lost_checkouts"] * length) ** 2 / n
             strata.append((excess, region, down))
             second_moments.append(second_moment)
+            stratum_stats.append((float(excess[:, 0].std(ddof=1)), stratum_customers / n))
         z = float(stats.norm.ppf(0.5 + confidence / 2.0))
         tau = self.mean_cycle_s
         coverage = 1.0 - sum(float(r.mean()) for _, r, _ in strata) / tau
@@ -341,7 +350,30 @@ class CycleEstimator:
             time.perf_counter() - wall0, time.process_time() - cpu0, sum(second_moments) / tau,
             self.full_model_wall_per_s, path_down, second_moments[0] / tau, dict(healthy),
             {m: sum(float(e[:, j].mean()) for e, _, _ in strata) for j, m in enumerate(COUNTS)},
+            (stratum_stats[0][0], stratum_stats[1][0]), (stratum_stats[0][1], stratum_stats[1][1]),
         )
+
+
+def cycle_window_times(scenario: Scenario) -> WindowTimes:
+    """The incident windows' times for cycles: look-back c and drain d as for incident windows, and a
+    warm-up of one look-back, w = max(c, breaker window + open duration, async max delay), instead
+    of max(60 s, 3c, breaker). Why one suffices when customers do not interact (no tier reaches its
+    concurrency while healthy): a healthy customer stays at most c (one attempt and its service),
+    so at a − c a run started empty at a − 2c holds the customers who arrived in [a − 2c, a − c),
+    each in the state it would have in a run started long before — the healthy steady state,
+    exactly; the breakers' window and the async backlog, which remember longer, have their own
+    terms. When healthy customers queue, the two runs couple only once the queue they saw has
+    emptied: an approximation whose error is confined to the queue at a − c (small below
+    saturation). At λ = 200/s with 100 ms requests this saves 60 of 215 window seconds per incident.
+    """
+    t = window_times(scenario)
+    path = {tier.name: tier for tier in scenario.tiers}
+    memory = [t.lookback_s]
+    memory += [tier.circuit_breaker.window_s + tier.circuit_breaker.open_duration_s
+               for name in scenario.path if (tier := path[name]).circuit_breaker]
+    memory += [tier.async_processing.max_delay_s for name in scenario.path
+               if (tier := path[name]).async_processing]
+    return WindowTimes(t.lookback_s, max(memory), t.drain_s)
 
 
 def _counts(rec) -> dict[str, float]:

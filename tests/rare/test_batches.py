@@ -19,6 +19,7 @@ from scipy import stats
 
 from sim.experiment.replication import run_replication
 from sim.rare.batches import BatchSize, RareBatches, batch_size, rare_problems, rare_replications
+from sim.rare.cycles import CycleCustomerEstimates
 from sim.rare.markov import stationary
 from sim.scenario.load import load_scenario, scenario_from_dict
 from sim.scenario.spec import Scenario
@@ -95,13 +96,22 @@ def test_a_batch_without_a_path_down_window_is_not_zero_and_the_interval_is_hone
     assert s.method == "t" and s.ci_low < s.mean < s.ci_high  # a spread from the batches that did see one
 
 
-def test_the_default_batch_size_follows_the_customer_budget() -> None:
+def test_the_default_batch_size_follows_the_customer_budget_and_the_pilot() -> None:
     scenario = load_scenario("baseline", redundancy=3)
-    size = RareBatches(scenario).size
-    assert size == batch_size(scenario, RareBatches(scenario).cycles.mean_incident_s)  # deterministic
-    assert size.cycles == size.plain_cycles >= 2 and size.healthy_s == 12_500.0  # 100,000 / (4 × 2/s)
+    batches = RareBatches(scenario, seed=1)
+    size = batches.size
+    assert size == RareBatches(scenario, seed=1).size  # the pilot is keyed by the seed: deterministic
+    assert size.cycles >= 2 and size.plain_cycles >= 2 and size.healthy_s == 12_500.0  # 100,000 / (4 × 2/s)
+    even = batch_size(scenario, batches.cycles.mean_incident_s)
+    assert even.cycles == even.plain_cycles  # without a pilot: even customers per stratum
+    # Neyman with costs: n_h ∝ σ_h/√c_h, so a stratum with no spread gets the minimum
+    pilot = CycleCustomerEstimates.__new__(CycleCustomerEstimates)
+    object.__setattr__(pilot, "strata_lost_sd", (0.0, 3.0))
+    object.__setattr__(pilot, "strata_customers_per_incident", (5000.0, 1000.0))
+    lopsided = batch_size(scenario, batches.cycles.mean_incident_s, pilot)
+    assert lopsided.cycles == 2 and lopsided.plain_cycles > 20
     busy = path(4, 1, "1480m", "1m", rate=200.0, service="100ms")
-    assert RareBatches(busy).size.healthy_s == 125.0  # 100,000 / (4 × 200/s)
+    assert batch_size(busy, 60.0).healthy_s == 125.0  # 100,000 / (4 × 200/s)
     with pytest.raises(ValueError, match="at least 2 incidents per stratum"):
         BatchSize(1, 4, 10.0)
 
