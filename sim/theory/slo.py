@@ -32,6 +32,7 @@ from sim.rare.markov import InfrastructureChain
 
 TOLERANCE = 1e-12
 MAX_STATES = 5000
+MAX_WORK = 3e8  # uniformization steps × states × down-visit counts: beyond it the solve takes minutes
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def window_downtime(chain: InfrastructureChain, window_s: float, budget_s: float
     n_max = int(stats.poisson.isf(TOLERANCE, mean_jumps)) + 1
     x = budget_s / window_s
     k_max = int(stats.binom.isf(TOLERANCE, n_max, x)) + 2  # counts ≥ k_max: breaching for any n ≤ n_max
+    if n_max * m * (k_max + 1) > MAX_WORK:
+        raise ValueError(f"{n_max:,} uniformization steps over {m} states are too many to solve quickly")
     # v[s, k]: P(X_n = s, k of X_0..X_n down), k = 0..k_max (the last column lumps k ≥ k_max)
     v = np.zeros((m, k_max + 1))
     v[0, 1 if down[0] else 0] = 1.0

@@ -33,6 +33,8 @@ from sim.stats.slo import WindowEstimates, window_estimates
 from sim.theory.slo import WindowDowntime, window_downtime, windows_per_year
 
 DEFAULT_WINDOWS = 400  # infrastructure windows: a few seconds for a 30-day window
+MIN_WINDOWS = 50
+MAX_EVENTS = 4e6  # failures and repairs simulated over all windows (about 20 s on one core)
 CLASSES = ("replica failure", "zone outage", "injected outage")
 
 
@@ -96,6 +98,18 @@ def infrastructure_window_downtimes(scenario: Scenario, window_s: float, windows
     return out
 
 
+def expected_events(scenario: Scenario, window_s: float) -> float:
+    """Failures and repairs of one window, from the laws' means (three runs per window: by class)."""
+    events = 0.0
+    for t in scenario.tiers:
+        if t.mtbf is not None and not math.isinf(t.mtbf.mean):
+            events += 2.0 * t.replicas * window_s / (t.mtbf.mean + t.mttr.mean)
+    for z in scenario.zones:
+        if z.mtbf is not None and not math.isinf(z.mtbf.mean):
+            events += 2.0 * window_s / (z.mtbf.mean + z.mttr.mean)
+    return 3.0 * events
+
+
 def exact_window(scenario: Scenario) -> tuple[WindowDowntime | None, str]:
     """The exact availability figures when the infrastructure is a Markov chain (else None and why)."""
     slo = scenario.slo
@@ -141,6 +155,12 @@ def assess_slo(scenario: Scenario, windows: int = DEFAULT_WINDOWS, seed: int | N
     exact, why = exact_window(scenario)
     infra, by_class = None, {}
     if slo.availability is not None:
+        per_window = expected_events(scenario, slo.window_s)
+        affordable = max(MIN_WINDOWS, int(MAX_EVENTS / max(per_window, 1.0)))
+        if affordable < windows:
+            notes.append(f"{affordable} infrastructure windows instead of {windows}: about {per_window:,.0f} "
+                         "failures and repairs per window")
+            windows = affordable
         downs = infrastructure_window_downtimes(scenario, slo.window_s, windows, seed)
         budget = budget_s(slo)
         totals = [sum(d) for d in downs]

@@ -123,3 +123,18 @@ def test_no_slo_is_an_error_and_no_availability_objective_has_no_exact_value() -
     a = assess_slo(s, windows=10)
     assert a.exact is None and a.infrastructure is None and math.isnan(a.breach_probability)
     assert "--horizon 1d" in a.notes[0]
+
+
+def test_effort_is_bounded_for_busy_infrastructures() -> None:
+    """Many fast-failing replicas: fewer windows (and said so), and no exact solve that would take minutes."""
+    from sim.theory.slo import MAX_WORK
+    from sim.theory.slo_budget import MAX_EVENTS, MIN_WINDOWS, expected_events
+
+    raw = _raw({"web": {"replicas": 40, "mtbf": "1h", "mttr": "1m", "repair_crews": 2}},
+               {"window": "30d", "availability": 0.999})
+    s = scenario_from_dict(raw)
+    per_window = expected_events(s, 30 * DAY)
+    assert per_window == pytest.approx(3 * 2 * 40 * 30 * DAY / 3660)
+    with pytest.raises(ValueError, match="too many to solve quickly"):
+        window_downtime(InfrastructureChain(s), 30 * DAY, 0.001 * 30 * DAY)
+    assert MAX_EVENTS / per_window < MIN_WINDOWS and MAX_WORK < 1e9
