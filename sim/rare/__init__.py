@@ -14,5 +14,9 @@ that evolve on their own, whatever the customers do.
   incident windows only (the path scripted into the model) plus scaled healthy-only segments
   (:mod:`sim.rare.window_times`: the windows' look-back, warm-up and drain);
 - :mod:`sim.rare.cycles`: customer metrics per second, per horizon and per year from regenerative
-  cycles, each incident's window weighted by its balanced-failure-biasing likelihood ratio.
+  cycles, each incident's window weighted by its balanced-failure-biasing likelihood ratio;
+- :mod:`sim.rare.transient`: exact expectations over a horizon started all-up (down time per path
+  and tier, outages and their length, incidents) by uniformization of the chain;
+- :mod:`sim.rare.batches`: the ``rare`` method's replication, one fixed-size batch of cycles (strata
+  sized by Neyman allocation from a seeded pilot) turned into a run's per-horizon metrics.
 """
