@@ -33,7 +33,7 @@ def test_run_with_windows_writes_the_estimator_into_the_json(tmp_path: Path) -> 
     assert "in-system area" in data["metrics"]["mean_in_system"]["reason"]
 
 
-def test_run_default_stays_crude(tmp_path: Path) -> None:
+def test_a_fixed_size_run_stays_crude(tmp_path: Path) -> None:
     out = tmp_path / "c.json"
     result = invoke("run", *FLAKY, "--replications", "2", "--workers", "1", "--json", str(out))
     assert result.exit_code == 0, result.output

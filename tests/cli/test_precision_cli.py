@@ -176,6 +176,24 @@ def test_a_precision_stopped_run_is_identical_on_one_and_two_workers(markov: Pat
     assert outputs[0] == outputs[1]
 
 
+def test_a_precision_driven_rare_run_is_identical_on_one_and_two_workers(markov: Path,
+                                                                        tmp_path: Path) -> None:
+    if not cycles_available():
+        pytest.skip("the rare-cycle estimator is not registered")
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.json"
+        result = invoke("run", str(markov), "--precision", "10%", "--method", "rare", "--workers", workers,
+                        "--json", str(out))
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(out.read_text()))
+    for data in outputs:
+        assert data["method"] == "rare" and data["precision"]["stopped_by"] == "precision"
+        data.pop("runtime")
+        data["precision"].pop("elapsed_s")
+    assert outputs[0] == outputs[1]
+
+
 # -- compare and sweep ------------------------------------------------------------------------------
 
 
