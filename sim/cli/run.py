@@ -24,7 +24,7 @@ from sim.cli.options import (
 )
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
-from sim.experiment.methods import RARE
+from sim.experiment.methods import RARE, MethodError, resolve_method
 from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent
 from sim.scenario import load_scenario
 from sim.scenario.io import jsonable, write_json_atomic
@@ -64,7 +64,8 @@ def check_plot_dir(plot_dir: str | None, force: bool) -> None:
                          "--force to overwrite its report files")
 
 
-def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "crude") -> list[str]:
+def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "crude",
+                     rare_possible: bool = False) -> list[str]:
     """What a precision-driven run achieved, per target, and plainly which targets were not met (with
     what would meet them: more time, scaled by how far off it is, or a rare-event method)."""
     why = {"precision": "every target met", "max_looks": f"the last of the looks ({outcome.looks[-1]})",
@@ -81,17 +82,27 @@ def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "cr
         if not o.met:
             lines.append(f"target ±{percent(o.target)} not met for {o.metric}: {achieved(o)} after "
                          f"{outcome.replications} replications in {wall_s:.0f} s; "
-                         f"{_remedy(o, wall_s, method)}")
+                         f"{_remedy(o, wall_s, method, rare_possible)}")
     return lines
 
 
-def _remedy(o, wall_s: float, method: str) -> str:
-    """More time (a half-width shrinks like 1/√n: the time scales with its square) or another method."""
-    rare = "" if method == RARE else "a rare-event method (--method rare, for a Markov infrastructure) or "
+def _remedy(o, wall_s: float, method: str, rare_possible: bool) -> str:
+    """More time (a half-width shrinks like 1/√n: the time scales with its square), or the rare-event
+    method when it could run on this scenario and did not."""
+    rare = "a rare-event method (--method rare) or " if rare_possible and method != RARE else ""
     if o.rel_half_width != o.rel_half_width:  # NaN: nothing observed yet, no way to say how long
         return f"{rare}much more time is needed"
     factor = min(100.0, max(2.0, (o.rel_half_width / o.target) ** 2))
     return f"{rare}more time is needed (about --max-time {max(1, round(wall_s * factor / 60.0))}m)"
+
+
+def rare_possible(scenario: Scenario) -> bool:
+    """Whether the rare-event method could estimate ``scenario``."""
+    try:
+        resolve_method(RARE, scenario)
+    except MethodError:
+        return False
+    return True
 
 
 def blank_reasons(not_estimated: dict[str, str]) -> list[str]:
@@ -174,7 +185,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
         f"({result.customers_per_s:,.0f}/s)"
     )
     if result.precision is not None:
-        for line in precision_report(result.precision, result.wall_s, result.method):
+        for line in precision_report(result.precision, result.wall_s, result.method,
+                                     rare_possible=rare_possible(resolved)):
             echo(line)
     if to_stdout:
         click.echo(json.dumps(jsonable(result.to_dict()), indent=2))

@@ -247,3 +247,19 @@ def test_sweep_is_fixed_size_unless_asked_and_refuses_a_time_limit_without_preci
     assert result.output.strip() == ("Error: --max-time: applies only to a precision-driven sweep; add "
                                      "--precision P (a sweep is fixed-size by default)")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_missed_target_names_more_time_and_the_rare_method_only_where_it_could_run() -> None:
+    from sim.cli.run import precision_report
+    from sim.experiment.precision import PrecisionOutcome, TargetOutcome
+
+    missed = TargetOutcome("lost_checkouts", 0.1, 0.14, 100.0, 10, met=False)
+    outcome = PrecisionOutcome(0.1, 60.0, (missed,), 10, (10,), "time", 0, 65.0)
+    lines = precision_report(outcome, 65.0, "windows", rare_possible=False)
+    assert lines[0].startswith("\nprecision: TARGET NOT MET; 10 replications (looks at 10); stopped: time")
+    # the half-width shrinks like 1/√n: (0.14/0.1)² ≈ 2 times the 65 s spent
+    assert lines[-1] == ("target ±10% not met for lost_checkouts: ±14% after 10 replications in 65 s; "
+                         "more time is needed (about --max-time 2m)")
+    assert "a rare-event method (--method rare) or more time" in \
+        precision_report(outcome, 65.0, "windows", rare_possible=True)[-1]
+    assert "--method rare" not in precision_report(outcome, 65.0, "rare", rare_possible=True)[-1]
