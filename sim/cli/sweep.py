@@ -15,7 +15,6 @@ from sim.cli.options import (
     InputError,
     check_output_folder,
     collect_overrides,
-    precision_options,
     reports_input_errors,
     scenario_overrides,
     write_error,
@@ -157,7 +156,16 @@ def _interval(low: float, high: float) -> str:
               help="Add each point's paired difference to this point (an id, or KEY=VALUE,...) to "
                    "summary.csv.")
 @method_option
-@precision_options
+@click.option("--precision", default=None, metavar="P",
+              help="Run every point until the 95% interval of every target metric is within ±P of its mean, "
+                   "e.g. 10% (--replications: the first look; every point the same replications). Default: "
+                   "none, a fixed-size sweep.")
+@click.option("--max-time", default=None, metavar="DURATION",
+              help="Wall-clock limit of a --precision sweep, e.g. 2m; the same command resumes and "
+                   "continues.")
+@click.option("--target", "targets", multiple=True, metavar="METRIC",
+              help="A metric whose interval must reach --precision at every point (repeatable; default: "
+                   "lost_checkouts and unavailability).")
 @reports_input_errors
 def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, replications, seed, horizon,
                   overrides, redundancy, out, workers, dask, reference, method, precision, max_time,
