@@ -124,7 +124,7 @@ def why_chosen(asked: str, chosen: str, scenario: Scenario) -> str:
             resolve_method(RARE, scenario)
         except MethodError as err:  # why rare cannot run here, in the estimator's own words
             reason = str(err).removeprefix("method rare: ").split("; use method")[0]
-            return f"auto: not rare, which {reason}; so incident windows"
+            return f"auto: incident windows; the rare-event method {reason}"
         return "auto: incident windows"
     if not has_failures(scenario):
         return "auto: nothing in the scenario can fail, so the full model"

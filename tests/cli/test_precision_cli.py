@@ -263,3 +263,21 @@ def test_a_missed_target_names_more_time_and_the_rare_method_only_where_it_could
     assert "a rare-event method (--method rare) or more time" in \
         precision_report(outcome, 65.0, "windows", rare_possible=True)[-1]
     assert "--method rare" not in precision_report(outcome, 65.0, "rare", rare_possible=True)[-1]
+
+
+def test_auto_says_why_it_chose_and_one_method_serves_a_whole_comparison(markov: Path) -> None:
+    from sim.cli.method import common_method, why_chosen
+    from sim.scenario import load_scenario
+
+    markov_scenario, lognormal = load_scenario(str(markov)), load_scenario("peak-payment-outage")
+    assert why_chosen("auto", "windows", lognormal).startswith(
+        "auto: incident windows; the rare-event method needs a Markov infrastructure")
+    assert "injected outages" in why_chosen("auto", "windows", lognormal)
+    assert why_chosen("windows", "windows", lognormal) == "as asked (--method)"
+    if cycles_available():
+        expected = ("rare", why_chosen("auto", "rare", markov_scenario))
+        assert common_method("auto", [markov_scenario]) == expected
+    method, why = common_method("auto", [markov_scenario, lognormal])
+    assert method == "windows" and why.endswith(f"(for {lognormal.name}; one method for all)")
+    with pytest.raises(InputError, match="--method rare: "):
+        common_method("rare", [markov_scenario, lognormal])
