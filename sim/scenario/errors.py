@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Sequence
 
 BUILTIN_SOURCE = "<built-in>"  # ScenarioError.source / Scenario.source of a built-in scenario
 SET_SOURCE = "--set"  # ScenarioError.source of an error in (or caused by) an override
@@ -69,3 +71,19 @@ def show_value(value: object, limit: int = ECHO_LIMIT, _depth: int = 0) -> str:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
+
+def unknown_key_message(keys: Sequence[str], bad: str, label: str) -> str:
+    """An unknown key (or, without ``label``, section), the allowed ones and the closest."""
+    kind = "key" if label else "section"
+    close = difflib.get_close_matches(bad, keys, n=1) if len(bad) <= 100 else []  # a typo is short
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    where = f" in {label}" if label else ""
+    return f"unknown {kind}; allowed {kind}s{where}: {', '.join(sorted(keys))}{hint}"
+
+
+def undefined_message(name: str, defined: Sequence[str], what: str) -> str:
+    """A name used but not defined (a tier, a zone), the defined ones and the closest."""
+    close = difflib.get_close_matches(name, defined, n=1) if len(name) <= 100 else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(defined) or "none"
+    return f"{quoted(name)} is not defined under [{what}s]; defined {what}s: {listed}{hint}"

@@ -7,7 +7,6 @@ Parsers turn a raw TOML value into a checked value (durations in seconds, distri
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sim.random.distributions import (
     Weibull,
 )
 from sim.scenario.durations import parse_duration
-from sim.scenario.errors import quoted
+from sim.scenario.errors import undefined_message, unknown_key_message  # noqa: F401 - re-exported
 from sim.scenario.spec import (
     ALL_REPLICAS,
     BACKOFF_POLICIES,
@@ -387,18 +386,3 @@ SCHEMA = Table({
     "tiers": NamedTables(TIER, "tier"), "zones": NamedTables(ZONE, "zone"), "outages": ArrayOf(OUTAGE),
     "communication": COMMUNICATION, "costs": COSTS})
 REQUIRED_SECTIONS = ("traffic", "path", "tiers")
-
-
-def unknown_key_message(keys: Sequence[str], bad: str, label: str) -> str:
-    kind = "key" if label else "section"
-    close = difflib.get_close_matches(bad, keys, n=1) if len(bad) <= 100 else []  # a typo is short
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    where = f" in {label}" if label else ""
-    return f"unknown {kind}; allowed {kind}s{where}: {', '.join(sorted(keys))}{hint}"
-
-
-def undefined_message(name: str, defined: Sequence[str], what: str) -> str:
-    close = difflib.get_close_matches(name, defined, n=1) if len(name) <= 100 else []
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    listed = ", ".join(defined) or "none"
-    return f"{quoted(name)} is not defined under [{what}s]; defined {what}s: {listed}{hint}"
