@@ -4,8 +4,9 @@ A scenario can be valid and still describe an astronomical amount of simulation:
 multiplies the arrival rate by 1e308, replicas that fail every microsecond, a horizon of a
 thousand years. Such a run would not fail, it would never end. :func:`estimate_workload` counts
 the events one replication is expected to process, from the distributions' means (arrivals
-including the daily profile, spikes and ramp; thinning candidates; every attempt a customer may
-make; failures and repairs; the success-rate clock), and :func:`check_workload` refuses a
+including the daily profile, spikes and ramp — for a closed population at most clients / mean
+think time per second, its ``arrival_rate_per_s``; thinning candidates; every attempt a customer
+may make; failures and repairs; the success-rate clock), and :func:`check_workload` refuses a
 scenario above the bound with a one-line error that gives the estimate and how to run anyway.
 
 The bound is ``DEFAULT_MAX_EVENTS`` events per replication (a few minutes of simulation on one
