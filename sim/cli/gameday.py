@@ -106,7 +106,8 @@ def _fault_text(o: dict) -> str:
     if "zone" in o:
         what = f"zone {o['zone']}"
     else:
-        what = o["tier"] + (f" {o['replicas']} replica(s)" if "replicas" in o else "")
+        count = o.get("replicas", "all")
+        what = o["tier"] + ("" if count == "all" else f" {count} replica(s)")
     day, rest = divmod(o["start"], 86400.0)
     hours, minutes = divmod(rest / 60.0, 60.0)
     when = f"day {int(day) + 1} {int(hours):02d}:{int(minutes):02d}"
@@ -171,7 +172,7 @@ def gameday_command(scenario, faults, overrides, redundancy, replications, horiz
              _row("availability with the fault", summarize([r["availability"] for r in after], bounds=(0, 1)),
                   availability)]
     recovery = [r["mean_service_recovery_time_s"] for r in after]
-    lines.append(_row("service recovery time (s)", summarize(recovery)) + "  (with the fault: first failed "
+    lines.append(_row("service recovery time (s)", summarize(recovery, bounds=(0.0, math.inf))) + "  (with the fault: first failed "
                  "attempt until the 1-minute success rate is back to 99%, mean over the run's incidents)")
     lines += _slo_lines(resolved, without["outages"], added)
     for line in lines:
