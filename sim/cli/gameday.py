@@ -172,8 +172,9 @@ def gameday_command(scenario, faults, overrides, redundancy, replications, horiz
              _row("availability with the fault", summarize([r["availability"] for r in after], bounds=(0, 1)),
                   availability)]
     recovery = [r["mean_service_recovery_time_s"] for r in after]
-    lines.append(_row("service recovery time (s)", summarize(recovery, bounds=(0.0, math.inf))) + "  (with the fault: first failed "
-                 "attempt until the 1-minute success rate is back to 99%, mean over the run's incidents)")
+    recovery_row = _row("service recovery time (s)", summarize(recovery, bounds=(0.0, math.inf)))
+    lines.append(recovery_row + "  (with the fault: first failed attempt until the 1-minute success rate is "
+                 "back to 99%, mean over the run's incidents)")
     lines += _slo_lines(resolved, without["outages"], added)
     for line in lines:
         click.echo(line)
