@@ -104,7 +104,10 @@ def _rare(scenario: Scenario, seed: int, replication: int, timeline: bool) -> Re
     if timeline:
         raise MethodError("method rare records no incident timeline; use method crude for plots")
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    est = _rare_batches(scenario, seed).replication(seed, replication)
+    try:
+        est = _rare_batches(scenario, seed).replication(seed, replication)
+    except ValueError as err:  # a window that never settles (a metastable retry storm)
+        raise MethodError(f"method rare: {err}") from None
     return ReplicationResult(replication=replication, seed=seed, metrics=dict(est.metrics),
                              customers=est.customers, wall_s=time.perf_counter() - wall0,
                              cpu_s=time.process_time() - cpu0)

@@ -247,7 +247,7 @@ class CycleEstimator:
         rec = self.windows.run_window(streams, 0.0, (w, b + d), b, script, b + d + _WINDOW_LIMIT_DRAINS * d)
         if rec is None:
             raise ValueError(f"an incident window did not settle within {_WINDOW_LIMIT_DRAINS:g} drains of "
-                             f"{d:g} s (a metastable retry storm): use a full run")
+                             f"{d:g} s (a metastable retry storm); use method windows or crude")
         return _counts(rec), rec.horizon_s - w, rec.customers
 
     def healthy_rates(self, seed: int, replication: int = 0
