@@ -49,6 +49,13 @@ least 2 incidents and at most 1,000; the window budget is budget − λ·(H + c 
 the cost of the smallest batch (2 + 2 incidents) when incidents are long at a high arrival rate.
 When the pilot sees no spread (no loss in either stratum) the split is even. :func:`rare_replications`
 and :class:`RareBatches` take a :class:`BatchSize` to override all of this.
+
+Measured (seed 1, CPU seconds of one core, lost checkouts): the baseline at redundancy 3 gets
+3 + 7 incidents a batch, 0.8 s each, ±12% per batch (10 batches: ±9.5%); at redundancy 2,
+±1% after 10 batches; a 3+3 path at U ≈ 1e-4, λ = 20/s, 2 + 16 incidents, 0.7 s, ±17% per batch;
+a 4+4 path at U ≈ 1e-11, λ = 200/s, 2 + 14 incidents, 6.5 s, ±8% per batch (±6% after 10 batches,
+72 s; the pilot 6.4 s per process), where nearly every lost checkout is a request in flight on
+a single failing replica, the path-up stratum's.
 """
 
 from __future__ import annotations
