@@ -46,7 +46,7 @@ from sim.scenario.spec import ALL_REPLICAS, Scenario, TierSpec
 from sim.stats.intervals import Summary
 from sim.theory.analytic import k_out_of_n
 
-MAX_CHAIN_STATES = 3000  # the dense GTH solve is O(states³)
+MAX_CHAIN_STATES = 800  # the dense GTH solve is O(states³): about 1 s at 800
 MAX_ZONE_STATES = 2**14  # zones enumerated jointly (each up or down)
 
 
