@@ -180,7 +180,13 @@ def floor_lines(floor: AnalyticFloor, metrics: Mapping[str, Summary]) -> list[st
              f"({kind}: {floor.how})"]
     avail = metrics.get("availability")
     if avail is not None and not math.isnan(avail.mean):
-        if avail.n >= 2 and not math.isnan(avail.ci_low):
+        if avail.n >= 2 and avail.ci_low == avail.ci_high == avail.mean and "exact" in avail.method:
+            gap = (avail.mean - floor.availability) * 100
+            lines.append(f"  simulated availability {_pct(avail.mean)} (exact: the infrastructure chain's "
+                         f"expectation over the horizon from an all-up start, {gap:+.4f} pp against the "
+                         "floor: the transient of starting with every replica up, which fades as the "
+                         "horizon grows)")
+        elif avail.n >= 2 and not math.isnan(avail.ci_low):
             where = ("inside" if avail.ci_low <= floor.availability <= avail.ci_high else
                      "above" if floor.availability > avail.ci_high else "below")
             interval = f"[{_pct(avail.ci_low)}, {_pct(avail.ci_high)}]"

@@ -96,6 +96,17 @@ def test_floor_lines_say_where_the_floor_lies() -> None:
     assert "customers' view 1 − lost_fraction 90.0000%" in text and "-0.5000 pp" in text
 
 
+def test_floor_lines_call_an_exact_availability_exact_not_noisy() -> None:
+    """The rare method's availability is the chain's exact transient expectation (zero width): the
+    gap to the floor is the all-up start's transient, not an interval that understates noise."""
+    s = _scenario({"web": {"replicas": 1, "mtbf": "10h", "mttr": "1h"}})
+    floor = analytic_floor(s)
+    metrics = {"availability": Summary(0.92, 0.0, 10, 0.92, 0.92, method="rare+exact")}
+    text = "\n".join(floor_lines(floor, metrics))
+    assert "exact: the infrastructure chain's expectation" in text and "+1.0909 pp" in text
+    assert "understate" not in text
+
+
 def test_floor_matches_the_simulated_infrastructure_with_zones_and_other_laws() -> None:
     """Weibull failures, lognormal repairs, a zone: the long-run floor lies inside the 99% interval of
     the path-down fraction over 40 independent 200-day infrastructure runs (a 50-day warmup dropped)."""
