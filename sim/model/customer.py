@@ -106,6 +106,7 @@ class CheckoutFlow:
             for hop, t in zip(self._hops, tiers, strict=True)
         ]
         self._any_breaker = any(b is not None for b in self._breakers)
+        self._hop_or_breaker = self._any_hop or self._any_breaker
         self._control = controls(customer.retry_budget, "customer", 1, True, streams.uniform)[0]
         self.backlog: Backlog | None = None
         self._async_stage = -1
@@ -134,7 +135,7 @@ class CheckoutFlow:
         if self.dependencies_down:
             self.attempt_failed(c, "dependency")
             return
-        if c.attempt == 1 and self._control is not None and not self._control.admit(now, False):
+        if self._control is not None and c.attempt == 1 and not self._control.admit(now, False):
             self.attempt_failed(c, "throttled")
             return
         self.enter(c, 0)
@@ -142,10 +143,11 @@ class CheckoutFlow:
     def enter(self, c: Customer, stage: int) -> None:
         """Send the attempt to the tier at ``stage`` of the path."""
         c.stage = stage
-        if self._any_hop and self._hops[stage] is not None:
-            self._hops[stage].start(c)
-            return
-        if self._any_breaker:
+        if self._hop_or_breaker:  # one test on the plain path
+            hop = self._hops[stage]
+            if hop is not None:
+                hop.start(c)
+                return
             breaker = self._breakers[stage]
             if breaker is not None and not breaker.allow(self.env.now):
                 self.attempt_failed(c, "breaker")
