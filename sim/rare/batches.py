@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sim.random.distributions import is_never
 from sim.rare.cycles import CycleCustomerEstimates, CycleEstimator, cycle_window_times
@@ -169,11 +169,12 @@ class RareBatches:
             raise ValueError("rare-event cycles cannot estimate this scenario: " + "; ".join(problems))
         self.scenario = scenario
         self.cycles = CycleEstimator(scenario, healthy_segments=HEALTHY_SEGMENTS)
+        first = batch_size(scenario, self.cycles.mean_incident_s)
+        self.cycles.healthy_s = first.healthy_s
+        pilot = self.cycles.estimate(seed, PILOT_INCIDENTS, PILOT_INCIDENTS, replication=PILOT_REPLICATION)
+        self.control, controlled_sd = crash_control(pilot)
         if size is None:
-            first = batch_size(scenario, self.cycles.mean_incident_s)
-            self.cycles.healthy_s = first.healthy_s
-            pilot = self.cycles.estimate(seed, PILOT_INCIDENTS, PILOT_INCIDENTS,
-                                         replication=PILOT_REPLICATION)
+            pilot = replace(pilot, strata_lost_sd=(pilot.strata_lost_sd[0], controlled_sd))
             size = batch_size(scenario, self.cycles.mean_incident_s, pilot)
         self.size = size
         self.cycles.healthy_s = size.healthy_s
@@ -184,7 +185,8 @@ class RareBatches:
     def replication(self, seed: int, replication: int) -> RareReplication:
         """Replication ``replication``: one batch, its streams keyed by the index."""
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        est = self.cycles.estimate(seed, self.size.cycles, self.size.plain_cycles, replication=replication)
+        est = self.cycles.estimate(seed, self.size.cycles, self.size.plain_cycles, replication=replication,
+                                   control=self.control)
         assert est.healthy_per_s is not None and est.excess_per_incident is not None
         metrics = self.metrics(est.healthy_per_s, est.excess_per_incident)
         return RareReplication(replication, seed, metrics, est.customers, est.down_windows, est.plain_windows,
@@ -225,6 +227,15 @@ class RareBatches:
             if name in hm.tier_down_s:
                 ordered[f"availability_{name}"] = 1.0 - hm.tier_down_s[name] / measured
         return ordered
+
+
+def crash_control(pilot: CycleCustomerEstimates) -> tuple[float, float]:
+    """The crash control's coefficient β = Cov(e, X)/Var(X) from the pilot's path-up incidents (0
+    when X does not vary), and the standard deviation of e − β·X it leaves (for the allocation)."""
+    var_e, cov, var_x = pilot.crash_moments
+    beta = cov / var_x if var_x > 0.0 and math.isfinite(cov) else 0.0
+    left = var_e - 2.0 * beta * cov + beta**2 * var_x
+    return beta, math.sqrt(max(left, 0.0)) if math.isfinite(left) else math.nan
 
 
 def rare_replications(scenario: Scenario, seed: int, replications: int,

@@ -20,9 +20,7 @@ i.e. the incident's *excess* over healthy, E = Y_window − r·R, is what the cy
 period's length is never sampled (its expectation 1/q₀ enters E[τ] exactly). The approximation is
 the windows': an incident's customers are taken as independent of the neighbouring incidents'
 (exact when the up periods exceed c + w + d, which fails with probability ≈ q₀·(c + w + d)).
-
-**Denominator.** E[τ] = 1/q₀ + E[I] exactly, E[I] the mean incident length from the chain's jump
-probabilities: (I − P_NN)·h = 1/q on the not-all-up states N, E[I] = Σ_j P(all-up, j)·h_j.
+E[τ] = 1/q₀ + E[I] exactly, E[I] the mean incident length from the jump chain (:mod:`sim.rare.jumps`).
 
 **Two strata, both unbiased.** With 1{D} whether the path went down during the incident,
 E[E] = E[E·1{D}] + E[E·1{¬D}]:
@@ -55,12 +53,23 @@ flight, retries that outlast the outage, the drain) is left to sample. The path-
 ``path_down_rates_per_s`` uses the same control; the effective sample size and the largest
 weight's share describe the sampled term L·(E_lost − λ·D).
 
-**Per horizon and per year.** The per-horizon figure is the steady-state rate × the measured
-window (horizon − warm-up). From an all-up start the true mean differs by the transient, of the
-order of (mean incident length)/(measured window) relatively — small when the horizon is much
-longer than a cycle; over a short horizon the regenerative ratio is exact only in the limit
-(Heidelberger, Shahabuddin & Nicola, ACM TOMACS 4, 1994, on why a whole-horizon likelihood ratio
-degenerates, the reason cycles are used at all). Per year: rate × 365 days.
+**Crash control, path-up stratum.** Without retries nearly every loss there is a request held by
+the first failing replica when it crashes, and their Poisson-like count X is the variance left.
+Customers never change the infrastructure, the first failure's time and replica r do not depend
+on the customer state, which is then the healthy stationary one (the windows' warm-up assumption,
+:func:`cycle_window_times`), and the rest of the path is independent of it: so E[X·1{¬D}] =
+Σ_r q_r·m_r, q_r = P(the first failure takes r down and the path stays up until all-up), exact
+(:mod:`sim.rare.jumps`), and m_r the healthy stationary mean of the requests at r, estimated
+without bias from the healthy segments (own streams) by readings at evenly spaced times. The
+stratum's lost term e becomes e − β·X and β·Σ q_r·m̂_r is added back: E[e − β·X] + β·Σ q_r·E[m̂_r]
+= E[e] for any β fixed before the batch (:mod:`sim.rare.controls`; β = 0 by default, and
+:mod:`sim.rare.batches` fits it on its pilot); m̂'s variance (batch means) enters the interval.
+
+**Per horizon and per year.** The steady-state rate × the measured window (horizon − warm-up);
+from all-up the true mean differs by the transient, relatively of order E[I]/(measured window):
+the regenerative ratio is exact only in the limit (Heidelberger, Shahabuddin & Nicola, ACM TOMACS
+4, 1994, on why a whole-horizon likelihood ratio degenerates, the reason for cycles). Per year:
+rate × 365 days.
 
 **Scope.** Markov infrastructure only (:func:`sim.rare.markov.markov_problems`); zone outages
 are refused (a zone flip is not yet scripted replica by replica); replicas of a tier and zone
@@ -73,7 +82,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -81,7 +89,10 @@ from scipy import stats
 
 from sim.random.streams import Streams
 from sim.rare.biasing import BIASING_PROBABILITY, CompiledChain
+from sim.rare.controls import CrashControl
 from sim.rare.estimates import CONFIDENCE, Estimate
+from sim.rare.incidents import Incident, sample_incident
+from sim.rare.jumps import JumpChain
 from sim.rare.markov import InfrastructureChain, State, stationary
 from sim.rare.window_times import WindowTimes, window_times
 from sim.rare.windows import KeyedStreams, WindowEstimator
@@ -130,14 +141,8 @@ class CycleCustomerEstimates:
     # term and the customers its windows simulated per incident (for allocating incidents)
     strata_lost_sd: tuple[float, float] = (math.nan, math.nan)
     strata_customers_per_incident: tuple[float, float] = (math.nan, math.nan)
-
-
-@dataclass
-class _Incident:
-    changes: list[tuple[float, int, int, bool]]  # (time from the first failure, tier, replica, down)
-    length_s: float
-    down_s: float
-    likelihood_ratio: float
+    # path-up stratum: Var(e), Cov(e, X), Var(X) of e the lost excess, X the first crash's catch
+    crash_moments: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
 
 class CycleEstimator:
@@ -167,7 +172,9 @@ class CycleEstimator:
         self.healthy_segments = healthy_segments
         self.full_model_wall_per_s = math.nan
         self._replicas = self._replica_groups()
-        self.mean_incident_s, self.mean_up_s = self._exact_means()
+        jumps = JumpChain(self.chain)
+        self.mean_incident_s, self.mean_up_s = jumps.mean_incident_and_up()
+        self.crash = CrashControl(jumps, self._replicas, [tier.name for tier in scenario.tiers])
         self.unavailability = stationary(self.chain).unavailability  # exact, GTH
 
     @property
@@ -184,102 +191,59 @@ class CycleEstimator:
             out.append([[i for i in range(spec.replicas) if zone(i) == z] for z in tier.group_zone])
         return out
 
-    def _exact_means(self) -> tuple[float, float]:
-        states = list(self.chain.states())
-        index = {s: k for k, s in enumerate(states)}
-        m = len(states)
-        jump = np.zeros((m, m))
-        hold = np.zeros(m)
-        for s in states:
-            trs = self.chain.transitions(s)
-            q = sum(tr.rate_per_s for tr in trs)
-            hold[index[s]] = 1.0 / q
-            for tr in trs:
-                jump[index[s], index[tr.target]] += tr.rate_per_s / q
-        h = np.linalg.solve(np.eye(m - 1) - jump[1:, 1:], hold[1:])
-        return float(jump[0, 1:] @ h), float(hold[0])
-
-    # -- infrastructure -------------------------------------------------------------------------
-    def _incident(self, compiled: CompiledChain, states: list[State], rng: np.random.Generator,
-                  biased: bool) -> _Incident:
-        """One incident from the first failure back to all-up, as scripted replica changes."""
-        down_ids: list[list[list[int]]] = [[[] for _ in groups] for groups in self._replicas]
-        k, lr, t, down_s = 0, 1.0, 0.0, 0.0
-        bias = biased
-        changes: list[tuple[float, int, int, bool]] = []
-        while True:
-            nxt, ratio = compiled.jump(k, float(rng.random()), bias)
-            lr *= ratio
-            if len(states) < len(compiled.hold):
-                states.extend(list(compiled.index)[len(states):])
-            self._script_jump(states[k], states[nxt], t, down_ids, changes)
-            if nxt == 0:
-                return _Incident(changes, t, down_s, lr)
-            k = nxt
-            h = compiled.hold[k] * float(rng.exponential())
-            if compiled.down[k]:
-                down_s += h
-                bias = False  # the path went down: the rest of the cycle under the original law
-            t += h
-
-    def _script_jump(self, before: State, after: State, t: float, down_ids: list[list[list[int]]],
-                     changes: list[tuple[float, int, int, bool]]) -> None:
-        for ti, (old, new) in enumerate(zip(before[0], after[0], strict=True)):
-            if old == new:
-                continue
-            if len(new) > len(old):
-                (g,) = (Counter(new) - Counter(old)).elements()
-                i = min(set(self._replicas[ti][g]) - set(down_ids[ti][g]))
-                down_ids[ti][g].append(i)
-                changes.append((t, ti, i, True))
-            else:
-                (g,) = (Counter(old) - Counter(new)).elements()
-                changes.append((t, ti, down_ids[ti][g].pop(0), False))
-
     # -- customers --------------------------------------------------------------------------------
-    def _window(self, incident: _Incident, streams: Streams) -> tuple[dict[str, float], float, int]:
-        """The incident's customer counts in its counted region, the region's length, customers run."""
+    def _window(self, incident: Incident, streams: Streams) -> tuple[dict[str, float], float, int, int]:
+        """The incident's customer counts in its counted region, the region's length, customers run,
+        and X: the requests at the first failing replica just before it fails."""
         c, w, d = self.times.lookback_s, self.times.warmup_s, self.times.drain_s
         a = c + w
         b = a + incident.length_s
         names = [tier.name for tier in self.scenario.tiers]
         script = [(a + at, names[ti], i, down) for at, ti, i, down in incident.changes]
-        rec = self.windows.run_window(streams, 0.0, (w, b + d), b, script, b + d + _WINDOW_LIMIT_DRAINS * d)
+        limit = b + d + _WINDOW_LIMIT_DRAINS * d
+        first = ([a], [(names[incident.changes[0][1]], incident.changes[0][2])])  # X, before the crash
+        rec = self.windows.run_window(streams, 0.0, (w, b + d), b, script, limit, first)
         if rec is None:
             raise ValueError(f"an incident window did not settle within {_WINDOW_LIMIT_DRAINS:g} drains of "
                              f"{d:g} s (a metastable retry storm); use method windows or crude")
-        return _counts(rec), rec.horizon_s - w, rec.customers
+        return _counts(rec), rec.horizon_s - w, rec.customers, rec.probes[0][0]
 
     def healthy_rates(self, seed: int, replication: int = 0
-                      ) -> tuple[dict[str, float], dict[str, float], int]:
-        """Healthy rates per second (mean over segments) and their variances, and customers run."""
+                      ) -> tuple[dict[str, float], dict[str, float], int, list[list[int]]]:
+        """Healthy rates per second (mean over segments) and their variances, customers run, and the
+        first-failing replicas' outstanding requests read at evenly spaced times (the crash control)."""
         c, w = self.times.lookback_s, self.times.warmup_s
         length = self.healthy_s / self.healthy_segments
         samples: dict[str, list[float]] = {m: [] for m in COUNTS}
         customers = 0
+        readings: list[list[int]] = []
         wall0 = time.perf_counter()
+        probe = (self.crash.snapshot_times(c + w, length), self.crash.replicas)
         for j in range(self.healthy_segments):
             streams = KeyedStreams(seed, replication, (_SEGMENT_KEY, j))
-            rec = self.windows.run_window(streams, 0.0, (c + w, c + w + length), c + w, [], math.inf)
+            rec = self.windows.run_window(streams, 0.0, (c + w, c + w + length), c + w, [], math.inf, probe)
             assert rec is not None  # no incident: a healthy run always closes
             customers += rec.customers
+            readings += rec.probes
             for m, v in _counts(rec).items():
                 samples[m].append(v / length)
         n = self.healthy_segments
         self.full_model_wall_per_s = (time.perf_counter() - wall0) / (n * (length + c + w))
         means = {m: float(np.mean(v)) for m, v in samples.items()}
         variances = {m: float(np.var(v, ddof=1)) / n if n > 1 else 0.0 for m, v in samples.items()}
-        return means, variances, customers
+        return means, variances, customers, readings
 
     def estimate(self, seed: int, cycles: int, plain_cycles: int, confidence: float = CONFIDENCE,
-                 replication: int = 0) -> CycleCustomerEstimates:
+                 replication: int = 0, control: float = 0.0) -> CycleCustomerEstimates:
         """Estimate from ``cycles`` biased incidents (path-down stratum) and ``plain_cycles`` original
-        ones (path-up stratum), plus the healthy segments. Different ``replication`` indices give
-        independent estimates (every stream is keyed by it)."""
+        ones (path-up stratum), plus the healthy segments, with ``control`` the coefficient β of the
+        crash control (0: none). Different ``replication`` indices give independent estimates."""
         if cycles < 2 or plain_cycles < 2:
             raise ValueError(f"need at least 2 cycles in each stratum, got {cycles} and {plain_cycles}")
         wall0, cpu0 = time.perf_counter(), time.process_time()
-        healthy, healthy_var, customers = self.healthy_rates(seed, replication)
+        healthy, healthy_var, customers, readings = self.healthy_rates(seed, replication)
+        known, known_var = self.crash.known_part(readings)  # Σ q_r·m̂_r and its variance
+        plain_lost, crash_x = np.zeros(plain_cycles), np.zeros(plain_cycles)  # for fitting β
         strata = []
         second_moments = []
         stratum_stats: list[tuple[float, float]] = []
@@ -294,13 +258,13 @@ class CycleEstimator:
             second_moment = 0.0
             stratum_customers = 0
             for i in range(n):
-                inc = self._incident(compiled, states, rng, biased)
+                inc = sample_incident(compiled, states, rng, biased, self._replicas)
                 went_down = inc.down_s > 0.0
                 if biased:
                     down[i] = inc.likelihood_ratio * inc.down_s
                 if went_down != biased:
                     continue  # belongs to the other stratum: contributes 0 here
-                counts, length, ran = self._window(inc, KeyedStreams(seed, replication, (key, i)))
+                counts, length, ran, x = self._window(inc, KeyedStreams(seed, replication, (key, i)))
                 customers += ran
                 stratum_customers += ran
                 down_windows += biased
@@ -309,6 +273,9 @@ class CycleEstimator:
                 excess[i] = [lr * (counts[m] - healthy[m] * length) for m in COUNTS]
                 if biased:  # the control variate of lost checkouts: λ × the cycle's down time
                     excess[i, 0] -= self._rate * lr * inc.down_s
+                else:  # the crash control: X, the requests the first failure caught
+                    plain_lost[i], crash_x[i] = excess[i, 0], x
+                    excess[i, 0] -= control * x
                 region[i] = lr * length
                 second_moment += lr * (counts["lost_checkouts"] - healthy["lost_checkouts"] * length) ** 2 / n
             strata.append((excess, region, down))
@@ -320,9 +287,11 @@ class CycleEstimator:
         rates = {}
         for j, m in enumerate(COUNTS):
             value = healthy[m] + sum(float(e[:, j].mean()) for e, _, _ in strata) / tau
+            var = sum(float(e[:, j].var(ddof=1)) / len(e) for e, _, _ in strata) / tau**2
             if m == "lost_checkouts":
                 value += self._rate * self.unavailability  # E[λ·D]/E[τ] = λ·U, exactly
-            var = sum(float(e[:, j].var(ddof=1)) / len(e) for e, _, _ in strata) / tau**2
+                value += control * known / tau  # E[X·1{¬D}] = Σ q_r·m_r
+                var += control**2 * known_var / tau**2
             var += healthy_var[m] * coverage**2
             rates[m] = _normal(value, var, z)
         excess_down = strata[0][0]
@@ -349,8 +318,10 @@ class CycleEstimator:
             unavailability, tau, cycles, down_windows, plain_cycles, plain_windows, ess, share, customers,
             time.perf_counter() - wall0, time.process_time() - cpu0, sum(second_moments) / tau,
             self.full_model_wall_per_s, path_down, second_moments[0] / tau, dict(healthy),
-            {m: sum(float(e[:, j].mean()) for e, _, _ in strata) for j, m in enumerate(COUNTS)},
+            {m: sum(float(e[:, j].mean()) for e, _, _ in strata) + (control * known if j == 0 else 0.0)
+             for j, m in enumerate(COUNTS)},
             (stratum_stats[0][0], stratum_stats[1][0]), (stratum_stats[0][1], stratum_stats[1][1]),
+            tuple(float(v) for v in np.cov(plain_lost, crash_x).ravel()[[0, 1, 3]]),  # type: ignore[arg-type]
         )
 
 

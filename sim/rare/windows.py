@@ -89,6 +89,7 @@ class _WindowRecorder(Recorder):
         super().__init__(start_s, end_s, names)
         self.incident_end_s = incident_end_s
         self.incident_in_system = 0
+        self.probes: list[list[int]] = []  # run_window's ``probe`` readings
 
     @property
     def settled(self) -> bool:
@@ -231,12 +232,16 @@ class WindowEstimator:
 
     # -- one model run ---------------------------------------------------------------------
     def run_window(self, streams: Streams, start_s: float, count: tuple[float, float], incident_end_s: float,
-                   script: list, limit_s: float) -> _WindowRecorder | None:
+                   script: list, limit_s: float, probe: tuple | None = None) -> _WindowRecorder | None:
         """Run from ``start_s`` (healthy, empty), count arrivals in ``count``; None: did not close."""
         sc = self.scenario
         rec = _WindowRecorder(count[0], count[1], incident_end_s, self.names)
         env = simpy.Environment(initial_time=start_s)
         system = CheckoutSystem(env, self._run_scenario, streams, rec, script)
+        if probe is not None:  # (times, replicas): outstanding requests, read before a change at a time
+            targets = [system.tiers[name].replicas[i] for name, i in probe[1]]
+            for t in probe[0]:
+                Timer(env, t - start_s, lambda _t: rec.probes.append([r.outstanding for r in targets]))
         # as in a full run, nobody arrives after the horizon (a window may be extended up to it)
         Timer(env, max(0.0, sc.horizon_s - start_s), lambda _t: system.arrivals.stop())
         env.run(until=count[1])

@@ -22,6 +22,7 @@ from scipy import stats
 from sim.experiment.replication import run_replication
 from sim.rare.biasing import CompiledChain
 from sim.rare.cycles import CycleCustomerEstimates, CycleEstimator
+from sim.rare.incidents import sample_incident
 from sim.scenario.load import scenario_from_dict
 from sim.scenario.spec import Scenario
 from sim.theory import analytic as an
@@ -135,7 +136,7 @@ def test_scripted_incidents_replay_the_chain_path() -> None:
     rng = np.random.default_rng(5)
     went_down = 0
     for _ in range(200):
-        inc = est._incident(compiled, states, rng, biased=True)
+        inc = sample_incident(compiled, states, rng, True, est._replicas)
         down: dict[tuple[int, int], bool] = {}
         since, scripted_down = None, 0.0
         for at, tier, replica, is_down in inc.changes:
