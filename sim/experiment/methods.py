@@ -24,7 +24,6 @@ executors' worker processes can run it; the result depends only on those argumen
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 import time
 from collections.abc import Callable
@@ -39,8 +38,6 @@ from sim.scenario.spec import Scenario
 CRUDE, WINDOWS, RARE, AUTO = "crude", "windows", "rare", "auto"
 #: every name ``method=`` accepts
 METHODS: tuple[str, ...] = (CRUDE, WINDOWS, RARE, AUTO)
-#: the module of the rare-cycle estimator (importance-sampled regenerative cycles, one batch per replication)
-CYCLES_MODULE = "sim.rare.batches"
 #: metrics an estimator cannot give, with the reason (reported as null)
 NOT_ESTIMATED: dict[str, dict[str, str]] = {
     WINDOWS: {"mean_in_system": "not estimated by incident windows: it needs the in-system area of the "
@@ -127,11 +124,6 @@ def replicate(method: str, scenario: Scenario, seed: int, replication: int,
     return estimator(scenario, seed, replication, timeline)
 
 
-def cycles_available() -> bool:
-    """Whether the rare-cycle estimator is installed and registered."""
-    return RARE in ESTIMATORS and importlib.util.find_spec(CYCLES_MODULE) is not None
-
-
 def has_failures(scenario: Scenario) -> bool:
     """Whether anything in the scenario's infrastructure can go down (a failure law or an outage)."""
     return bool(scenario.outages) or any(not is_never(t.mtbf) for t in scenario.tiers) \
@@ -141,9 +133,6 @@ def has_failures(scenario: Scenario) -> bool:
 def unavailable(method: str, scenario: Scenario | None = None) -> str:
     """Why ``method`` cannot run here, or for ``scenario`` (one line, naming what to use instead)."""
     if method == RARE:
-        if not cycles_available():
-            return (f"method rare: needs the rare-cycle estimator ({CYCLES_MODULE}) as a per-replication "
-                    "estimator, which this installation does not have; use method windows or crude")
         problems = rare_problems(scenario) if scenario is not None else []
         if problems:
             instead = "windows" if has_failures(scenario) else "crude"  # type: ignore[arg-type]
@@ -163,10 +152,10 @@ def resolve_method(method: str, scenario: Scenario) -> str:
     if method == AUTO and scenario.traffic.closed:
         return CRUDE
     if method == AUTO:
-        if cycles_available() and not rare_problems(scenario):
+        if not rare_problems(scenario):
             return RARE
         return WINDOWS if has_failures(scenario) else CRUDE
-    if method == RARE and (not cycles_available() or rare_problems(scenario)):
+    if method == RARE and rare_problems(scenario):
         raise MethodError(unavailable(RARE, scenario))
     if method not in ESTIMATORS:
         raise MethodError(unavailable(method))

@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from sim.cli import cli
-from sim.experiment.methods import cycles_available
 
 FLAKY = ["--set", "tiers.payment.mtbf=40m", "--set", "tiers.payment.mttr=5m", "--horizon", "1h"]
 
@@ -44,16 +43,17 @@ def test_a_fixed_size_run_stays_crude(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command", [["run"], ["sweep", "--grid", "tiers.payment.replicas=1,2"],
                                      ["compare", "--vary", "redundancy=2,3"]])
-def test_rare_without_the_cycle_estimator_is_one_line_exit_2(command: list[str], tmp_path: Path) -> None:
-    if cycles_available():
-        pytest.skip("the rare-cycle estimator is installed")
+def test_rare_on_a_scenario_it_cannot_run_is_one_line_exit_2(command: list[str], tmp_path: Path) -> None:
+    """multi-zone has lognormal repairs, zone outages and a daily curve: the rare method names each
+    and says what to use instead, before anything runs or any folder is made."""
     out = ["--out", str(tmp_path / "o")] if len(command) > 1 else []
-    result = invoke(*command, "--method", "rare", *out)
+    result = invoke(*command, "multi-zone", "--method", "rare", *out)
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
-    assert lines == ["Error: --method rare: needs the rare-cycle estimator (sim.rare.cycles) as a "
-                     "per-replication estimator, which this installation does not have; use method windows "
-                     "or crude"]
+    assert len(lines) == 1 and lines[0].startswith("Error: --method rare: needs a Markov infrastructure")
+    for reason in ("tiers.web.mttr is LogNormal, not exponential", "zone outages are not scripted",
+                   "the arrival rate varies in time", "use method windows (or auto)"):
+        assert reason in lines[0]
     assert not (tmp_path / "o").exists()
 
 

@@ -14,7 +14,7 @@ from sim.cli import cli
 from sim.cli.format import SUMS
 from sim.cli.method import DEFAULT_MAX_TIME_S, DEFAULT_PRECISION, run_request
 from sim.cli.options import InputError
-from sim.experiment.methods import NOT_ESTIMATED, cycles_available
+from sim.experiment.methods import NOT_ESTIMATED
 from sim.experiment.precision import DEFAULT_TARGETS
 
 # a Markov infrastructure (exponential laws, steady traffic): auto picks the rare-event cycles
@@ -94,8 +94,6 @@ def test_combinations_that_mean_nothing_are_refused(args, message) -> None:
 
 def test_default_run_is_precision_driven_and_its_json_says_how_every_metric_was_estimated(
         markov: Path, tmp_path: Path) -> None:
-    if not cycles_available():
-        pytest.skip("the rare-cycle estimator is not registered: auto would pick incident windows")
     out = tmp_path / "r.json"
     result = invoke("run", str(markov), "--workers", "1", "--json", str(out))
     assert result.exit_code == 0, result.output
@@ -178,8 +176,6 @@ def test_a_precision_stopped_run_is_identical_on_one_and_two_workers(markov: Pat
 
 def test_a_precision_driven_rare_run_is_identical_on_one_and_two_workers(markov: Path,
                                                                         tmp_path: Path) -> None:
-    if not cycles_available():
-        pytest.skip("the rare-cycle estimator is not registered")
     outputs = []
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}.json"
@@ -274,9 +270,8 @@ def test_auto_says_why_it_chose_and_one_method_serves_a_whole_comparison(markov:
         "auto: incident windows; the rare-event method needs a Markov infrastructure")
     assert "injected outages" in why_chosen("auto", "windows", lognormal)
     assert why_chosen("windows", "windows", lognormal) == "as asked (--method)"
-    if cycles_available():
-        expected = ("rare", why_chosen("auto", "rare", markov_scenario))
-        assert common_method("auto", [markov_scenario]) == expected
+    expected = ("rare", why_chosen("auto", "rare", markov_scenario))
+    assert common_method("auto", [markov_scenario]) == expected
     method, why = common_method("auto", [markov_scenario, lognormal])
     assert method == "windows" and why.endswith(f"(for {lognormal.name}; one method for all)")
     with pytest.raises(InputError, match="--method rare: "):
