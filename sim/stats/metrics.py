@@ -52,13 +52,6 @@ TRIGGER_METRICS: dict[str, str] = {
 }
 
 
-#: Metrics only ``sim map`` adds to a replication's: measured from the trigger it injects.
-TRIGGER_METRICS: dict[str, str] = {
-    "trigger_recovery_s": "time from the end of a map's trigger until the 1-minute success rate is back to "
-    "99% for good (past the map's stuck limit: stuck) (s)",
-}
-
-
 def metric_bounds(name: str) -> tuple[float, float]:
     """The values a metric can take: fractions lie in [0, 1], attempts per checkout are at least 1,
     everything else is non-negative."""
