@@ -168,9 +168,9 @@ def _rate_text(s: Scenario) -> str:
         return (f"closed population of {s.traffic.clients:,} clients (think time "
                 f"{format_duration(s.traffic.think_time.mean)} mean)")  # type: ignore[union-attr]  # closed: set
     if not s.traffic.time_varying:
-        return f"{s.traffic.arrival_rate_per_s:g} customers/s"
+        return f"open arrivals, {s.traffic.arrival_rate_per_s:g} customers/s"
     mean, peak = arrival_rates(s)
-    return f"{mean:.3g} customers/s on average (peak {peak:.3g})"
+    return f"open arrivals, {mean:.3g} customers/s on average (peak {peak:.3g})"
 
 
 def describe(s: Scenario, base: Scenario | None = None) -> str:

@@ -123,7 +123,7 @@ def test_header_gives_mean_and_peak_of_a_daily_profile() -> None:
     rate = s.traffic.arrival_rate_per_s
     assert mean == pytest.approx(rate * sum(profile[:6]) / 6)
     assert peak == pytest.approx(rate * max(profile[:6]))
-    assert f"{mean:.3g} customers/s on average (peak {peak:.3g})" in describe(s)
+    assert f"open arrivals, {mean:.3g} customers/s on average (peak {peak:.3g})" in describe(s)
 
 
 def test_plot_refuses_a_non_empty_folder_unless_forced(tmp_path: Path) -> None:

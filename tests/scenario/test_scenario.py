@@ -355,7 +355,7 @@ def test_describe() -> None:
     raw = setkey(minimal_raw(), "scenario.name", "baseline")
     setkey(raw, "scenario.description", "Two web replicas")
     text = describe(scenario_from_dict(raw))
-    assert text == ("baseline: web×2 → payment×2 (active-active), 20 customers/s, horizon 1d, "
+    assert text == ("baseline: web×2 → payment×2 (active-active), open arrivals, 20 customers/s, horizon 1d, "
                     "10 replications — Two web replicas")
 
 
@@ -366,7 +366,7 @@ def test_describe_full(tmp_path: Path) -> None:
     mean, peak = arrival_rates(scenario)
     assert scenario.traffic.time_varying and mean != 12.5
     assert text.startswith("full: web×3 (active-passive) → payment×2 (active-active) + db×1, "
-                           f"{mean:.3g} customers/s on average (peak {peak:.3g}), ")
+                           f"open arrivals, {mean:.3g} customers/s on average (peak {peak:.3g}), ")
     assert "horizon 2d" in text and "2 injected outages" in text and text.endswith("— Every key")
 
 
