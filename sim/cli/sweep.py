@@ -19,6 +19,8 @@ from sim.cli.options import (
     scenario_overrides,
     write_error,
 )
+from sim.cli.selection import select_options
+from sim.cli.sweep_select import run_sweep_selection
 from sim.experiment.executors import DASK_LOCAL, ExecutorError
 from sim.experiment.methods import MethodError
 from sim.experiment.precision import DEFAULT_MAX_LOOKS, achieved, percent
@@ -34,6 +36,7 @@ from sim.sweeps.runner import (
     read_sweep_file,
     run_sweep,
 )
+from sim.sweeps.select import SelectionOptionError, selection_spec
 
 TABLE_ROWS = 30  # points shown in the terminal; summary.csv has them all
 
@@ -166,10 +169,11 @@ def _interval(low: float, high: float) -> str:
 @click.option("--target", "targets", multiple=True, metavar="METRIC",
               help="A metric whose interval must reach --precision at every point (repeatable; default: "
                    "lost_checkouts and unavailability).")
+@select_options
 @reports_input_errors
 def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, replications, seed, horizon,
                   overrides, redundancy, out, workers, dask, reference, method, precision, max_time,
-                  targets) -> None:
+                  targets, **selection) -> None:
     """Run SCENARIO (default: baseline) at every point of a design, R replications each, and write
     results.csv (one row per point × replication), summary.csv (mean and 95% CI per point) and
     manifest.json. Finished tasks are stored as they arrive: the same command resumes. The folder's
@@ -177,7 +181,12 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
 
     A sweep is fixed-size unless --precision P is given: then R is the first look and every point
     runs to the target (common random numbers kept: every point the same replications), or until
-    --max-time; the method defaults to auto then, to crude otherwise."""
+    --max-time; the method defaults to auto then, to crude otherwise.
+
+    With --select the points are the systems of KN++ (see `sim compare --select`): it draws the
+    replications it needs through the folder (--max-replications is the sweep's replications and
+    part of its hash; --delta, --metric, --n0 and --max-breach are recorded in manifest.json), so the
+    same command resumes an interrupted selection and reaches the same decision."""
     if dask not in (None, "local") and workers is not None:
         raise InputError("--workers applies to --dask local only: an existing Dask cluster has its own "
                          "workers")
@@ -185,6 +194,17 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
     given = SweepSpec.from_options(grid, ranges, lhs, scenario=scenario, samples=samples, sampler=sampler,
                                    replications=replications, seed=seed, reference=reference)
     merged = spec.merged(given)
+    if selection["select"]:
+        if replications is not None or precision is not None:
+            raise InputError(f"{'--replications' if replications is not None else '--precision'}: KN++ "
+                             "decides the replications with --select; bound them with --max-replications")
+        try:
+            merged = selection_spec(merged, selection["max_replications"])
+        except SelectionOptionError as err:
+            raise InputError(str(err)) from None
+    elif selection["delta"] is not None or selection["max_breach"] is not None:
+        raise InputError(f"{'--delta' if selection['delta'] is not None else '--max-breach'}: applies only "
+                         "with --select (pick the best point by KN++)")
     if precision is None and (max_time is not None or targets):  # a sweep is fixed-size unless asked
         raise InputError(f"{'--max-time' if max_time is not None else '--target'}: applies only to a "
                          "precision-driven sweep; add --precision P (a sweep is fixed-size by default)")
@@ -199,6 +219,9 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
     folder = Path(out) if out is not None else Path("results") / plan.name
     check_output_folder("--out", str(folder))
     check_folder(folder, plan)
+    if selection["select"]:
+        run_sweep_selection(plan, folder, DASK_LOCAL if dask == "local" else dask, workers, **selection)
+        return
     click.echo(describe(plan.base))
     methods = sorted(set(plan.methods)) if plan.methods else ["crude"]
     if request.driven:

@@ -197,6 +197,12 @@ def choice_sentences(data: SweepData, choice: Choice, objective_text: str) -> li
 def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
                    metrics: Sequence[str] | None = None) -> tuple[Document, dict[str, Figure]]:
     """The sweep report's text, tables and figures (nothing is written)."""
+    m = data.manifest
+    if not data.metrics and "selection" in m:  # a selection that ran no replication (the SLO constraint)
+        doc = Document(f"Sweep {m.get('name', data.folder.name)}")
+        doc.add(Paragraph(f"{len(data.points)} points, seed {m.get('seed')}; no replication was run."),
+                *selection_section(m["selection"]), Bullets((f"Source: {data.folder}",)))
+        return doc, {}
     objective = parse_objective(objective_text, data.metrics)
     if metrics:
         unknown = [m for m in metrics if m not in data.metrics]
@@ -205,15 +211,18 @@ def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
                               f"metrics: {', '.join(data.metrics)}")
     chosen_metrics = [m for m in (metrics or DEFAULT_METRICS) if m in data.metrics
                       and any(not math.isnan(p.metrics[m].mean) for p in data.points)]
-    m = data.manifest
     doc = Document(f"Sweep {m.get('name', data.folder.name)}")
     figures: dict[str, Figure] = {}
     design = ", ".join(f"{k} ({len(distinct(data, k))} values)" for k in data.keys)
+    size = (f"replications decided by KN++ (at most {m.get('replications')} per point)" if "selection" in m
+            else f"{m.get('replications')} replications")
     doc.add(Paragraph(
-        f"{len(data.points)} points × {m.get('replications')} replications, seed {m.get('seed')}, on "
+        f"{len(data.points)} points × {size}, seed {m.get('seed')}, on "
         f"common random numbers (replication i of every point uses the same streams). Swept: {design}. "
         f"Values are means per replication with 95% confidence intervals, read from summary.csv; "
         f"nothing was simulated to draw this report."))
+    if "selection" in m:
+        doc.add(*selection_section(m["selection"]))
 
     doc.add(Heading("Metrics against each swept key"))
     for key in data.keys:
@@ -255,6 +264,32 @@ def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
                      f"confidence when the unfavourable end of each metric's interval does.",
                      f"Source: {data.folder}")))
     return doc, figures
+
+
+def selection_section(section: dict) -> list:
+    """The decision of ``sim sweep --select`` (the manifest's ``selection``): its statement and,
+    per candidate point, the replications KN++ used, the mean and how it ended."""
+    out: list = [Heading("Pick the best (KN++)"), Paragraph(str(section.get("statement", "")))]
+    points = section.get("points") or []
+    if points:
+        way = "maximised" if section.get("maximize") else "minimised"
+        out.append(Paragraph(
+            f"Kim and Nelson's fully sequential KN++ on {section.get('metric')} ({way}), indifference zone "
+            f"δ = {section.get('delta'):g}, first stage {section.get('n0')} replications, "
+            f"{section.get('confidence', 0.95):.0%} confidence, common random numbers"
+            + (", among the points meeting the SLO constraint" if section.get("constrained") else "")
+            + "; summary.csv and the figures and tables here hold the replications it used per point."))
+        best = section.get("best_point") if section.get("stopped") == "selected" else None
+
+        def status(p: dict) -> str:
+            return "best" if p["point"] == best else "in contention" if p["in_contention"] else \
+                f"eliminated at stage {p['eliminated_at']}"
+
+        rows = tuple((str(p.get("name", p["point"])), str(p["replications"]), f"{p['mean']:.6g}", status(p))
+                     for p in points)
+        out.append(Table(("point", "replications", f"mean {section.get('metric')}", "status"), rows,
+                         "Candidate points"))
+    return out
 
 
 def point_table(data: SweepData, objective: Sequence[Condition], metrics: Sequence[str]) -> Table:
