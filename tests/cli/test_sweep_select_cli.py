@@ -97,3 +97,34 @@ def test_select_errors_are_one_line_with_exit_code_2(tmp_path: Path) -> None:
         errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and message in errors[0], (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_an_interrupted_selection_resumes_with_the_same_statement(tmp_path: Path, monkeypatch) -> None:
+    from sim.cli import sweep_select
+
+    args = ("--grid", "tiers.web.mttr=5m,10m,15m", "--select", "--delta", "30", "--n0", "5",
+            "--max-replications", "200")
+    whole = CliRunner().invoke(cli, ["sweep", _scenario(tmp_path), "--workers", "1", "--out",
+                                     str(tmp_path / "whole"), *args])
+    assert whole.exit_code == 0, whole.output
+    statement = whole.output.splitlines()[-4]
+    assert "is best (or within δ = 30 of the best)" in statement
+    ran = int(whole.output.splitlines()[-2].split()[0])
+    original = sweep_select.SelectionLine.__call__
+
+    def interrupt(self, p) -> None:
+        original(self, p)
+        if p.ran == 7:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_select.SelectionLine, "__call__", interrupt)
+    cut = _sweep(tmp_path, *args)
+    assert cut.exit_code == 130
+    assert "interrupted: 7 replications are stored" in cut.output
+    monkeypatch.setattr(sweep_select.SelectionLine, "__call__", original)
+    again = _sweep(tmp_path, *args)
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[-4] == statement
+    assert f"{ran - 7} replications run" in again.output and "7 resumed" in again.output
+    for name in ("results.csv", "summary.csv"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
