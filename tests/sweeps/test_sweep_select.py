@@ -9,6 +9,7 @@ import pytest
 
 from sim.experiment.executors import SerialExecutor
 from sim.experiment.selection import select_best
+from sim.scenario.io import jsonable
 from sim.sweeps.design import SweepSpec
 from sim.sweeps.plan import SweepPlan, plan_sweep
 from sim.sweeps.select import (
@@ -139,3 +140,29 @@ def test_candidates_limit_the_points_and_bad_options_are_refused(tmp_path: Path)
             select_in_sweep(plan, tmp_path / "bad", executor="serial", **args)
     with pytest.raises(SelectionOptionError, match="--max-replications 1"):
         selection_spec(SweepSpec(), 1)
+
+
+def test_a_folder_prefilled_by_a_plain_sweep_is_reused_line_for_line(tmp_path: Path) -> None:
+    from sim.sweeps.runner import run_sweep
+    from sim.sweeps.store import ResultStore
+
+    plan = _plan(tmp_path, MTTRS)
+    whole = select_in_sweep(plan, tmp_path / "whole", "lost_checkouts", 30.0, n0=5, executor="serial")
+    path = tmp_path / "shop.toml"
+    plain = run_sweep(plan_sweep(SweepSpec(scenario=path, grid=MTTRS, replications=4)), "serial")
+    store = ResultStore(tmp_path / "pre", plan)  # the first 4 replications of every point, by a plain sweep
+    try:
+        for key, metrics in plain.stored.items():
+            store.append(key, metrics, {})
+    finally:
+        store.close()
+    resumed = select_in_sweep(plan, tmp_path / "pre", "lost_checkouts", 30.0, n0=5, executor="serial")
+    assert resumed.selection == whole.selection
+    assert resumed.resumed == 12 and resumed.ran == whole.ran - 12
+    # the values KN++ stored are those of the plain sweep's tasks
+    records = [json.loads(line) for line in (tmp_path / "whole" / RESULTS_LOG).read_text().splitlines()]
+    for r in records:
+        if r["replication"] < 4:
+            assert r["metrics"] == jsonable(plain.stored[(r["point"], r["replication"])])  # NaN as null
+    # a plain sweep of the bound, named by the same hash, would share the folder
+    assert plan_sweep(SweepSpec(scenario=path, grid=MTTRS, replications=200)).hash == plan.hash
