@@ -54,6 +54,10 @@ and :class:`RareBatches` take a :class:`BatchSize` to override all of this.
 (:mod:`sim.rare.controls`): β = Cov(e, X)/Var(X) over its path-up incidents, and the allocation
 uses the standard deviation of e − β·X that it leaves. β is fixed before any batch runs, from
 streams no batch uses, so every batch stays unbiased; the pilot runs even when a size is given.
+The control's known part adds β²·Var(m̂) ∝ 1/H from the healthy segment, so the window budget is
+not spent past the point where an incident would remove less variance per customer than healthy
+time does: stratum h gets at most σ_h·H·√λ/(|β|·σ_m·√c_h) incidents, σ_m² = Var(m̂)·H from the
+pilot (equal marginal variance per customer, σ_h²/(n_h²·c_h) = β²·σ_m²/(H²·λ)); H keeps its rule.
 
 Measured (seed 1, CPU seconds of one core, lost checkouts): the baseline at redundancy 3 gets
 3 + 7 incidents a batch, 0.8 s each, ±12% per batch (10 batches: ±9.5%); at redundancy 2,
@@ -130,9 +134,10 @@ def rare_problems(scenario: Scenario) -> list[str]:
 
 
 def batch_size(scenario: Scenario, mean_incident_s: float, pilot: CycleCustomerEstimates | None = None,
-               ) -> BatchSize:
+               control: float = 0.0) -> BatchSize:
     """The default batch of ``scenario`` (rule in the module docstring): E[I] = ``mean_incident_s``,
-    the strata's spread and cost from ``pilot`` (None: an even split)."""
+    the strata's spread and cost from ``pilot`` (None: an even split), ``control`` the crash
+    control's β (its healthy part caps the strata)."""
     rate = max(scenario.traffic.arrival_rate_per_s, 1e-9)
     t = cycle_window_times(scenario)
     healthy = min(max(CUSTOMER_BUDGET / (4.0 * rate), _MIN_HEALTHY_S), _MAX_HEALTHY_S)
@@ -148,7 +153,12 @@ def batch_size(scenario: Scenario, mean_incident_s: float, pilot: CycleCustomerE
     if sum(weights) <= 0.0:
         weights = [1.0 / math.sqrt(c) for c in cost]  # no spread seen: even customers per stratum
     scale = left / sum(w * c for w, c in zip(weights, cost, strict=True))
-    rare, plain = (int(min(max(w * scale, _MIN_STRATUM), _MAX_STRATUM)) for w in weights)
+    counts = [w * scale for w in weights]
+    known_var_s = math.nan if pilot is None else pilot.crash_known_var_s
+    if control and known_var_s > 0.0:  # no incident buys less variance per customer than healthy time
+        marginal = control**2 * known_var_s / (healthy**2 * rate)
+        counts = [min(n, s / math.sqrt(c * marginal)) for n, s, c in zip(counts, sd, cost, strict=True)]
+    rare, plain = (int(min(max(n, _MIN_STRATUM), _MAX_STRATUM)) for n in counts)
     return BatchSize(rare, plain, healthy)
 
 
@@ -182,7 +192,7 @@ class RareBatches:
         self.control, controlled_sd = crash_control(pilot)
         if size is None:
             pilot = replace(pilot, strata_lost_sd=(pilot.strata_lost_sd[0], controlled_sd))
-            size = batch_size(scenario, self.cycles.mean_incident_s, pilot)
+            size = batch_size(scenario, self.cycles.mean_incident_s, pilot, self.control)
         self.size = size
         self.cycles.healthy_s = size.healthy_s
         self.horizon: HorizonMeasures = horizon_measures(self.cycles.chain, scenario.warmup_s,

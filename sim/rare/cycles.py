@@ -143,6 +143,7 @@ class CycleCustomerEstimates:
     strata_customers_per_incident: tuple[float, float] = (math.nan, math.nan)
     # path-up stratum: Var(e), Cov(e, X), Var(X) of e the lost excess, X the first crash's catch
     crash_moments: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    crash_known_var_s: float = math.nan  # Var(Σ q_r·m̂_r) × healthy seconds: its variance per 1/second
 
 
 class CycleEstimator:
@@ -322,6 +323,7 @@ class CycleEstimator:
              for j, m in enumerate(COUNTS)},
             (stratum_stats[0][0], stratum_stats[1][0]), (stratum_stats[0][1], stratum_stats[1][1]),
             tuple(float(v) for v in np.cov(plain_lost, crash_x).ravel()[[0, 1, 3]]),  # type: ignore[arg-type]
+            known_var * self.healthy_s,
         )
 
 
