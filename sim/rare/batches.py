@@ -65,8 +65,10 @@ Measured (seed 1, CPU seconds of one core, lost checkouts): the baseline at redu
 a 4+4 path at U ≈ 1e-11, λ = 200/s, where nearly every lost checkout is a request in flight on a
 single failing replica: without the crash control 2 + 14 incidents, 6.5 s, ±8% per batch (±6%
 after 10 batches, 72 s; the pilot 6.4 s per process); with it (β = 1: such an incident loses
-exactly the X requests) the path-up stratum has no spread left, 5 + 2 incidents, 5.1 s, and the
-benchmark's run stops at its first look, ±0.6% after 10 batches, 65 CPU-s (pilots included).
+exactly the X requests) the path-up stratum has no spread left, and with the strata capped 2 + 2
+incidents, 2.3 s (5 + 2 and 5.1 s uncapped): the benchmark's run stops at its first look, ±0.6%
+after 10 batches, 32 CPU-s with the two workers' pilots (benchmarks/README.md: 15.9 s on 2 cores,
+937× crude). The baseline and 3+3 batches are the same sizes with and without the cap.
 """
 
 from __future__ import annotations
