@@ -17,6 +17,7 @@ windows and their mean budget burned, so :mod:`sim.theory.validation`'s t-interv
 
 from __future__ import annotations
 
+import copy
 import math
 
 from sim.rare.infrastructure import simulate_infrastructure
@@ -62,7 +63,7 @@ def _two_state() -> Check:
     expected_down = u * _DAY - u * -math.expm1(-(a + r) * _DAY) / (a + r)
     raw = _scenario("slo-two-state", 1, 1, 1, mtbf, mttr, target)
     return Check("slo-two-state", "one replica, MTBF 10 h, MTTR 30 min, availability SLO 95% per day: "
-                 "Takács' downtime distribution", lambda scale: raw,
+                 "Takács' downtime distribution", lambda scale: copy.deepcopy(raw),
                  (Comparison("P(SLO breach) per window", "breach_fraction",
                              two_state_breach_probability(mtbf, mttr, _DAY, budget)),
                   Comparison("budget burned per window", "budget_burned", expected_down / budget)),
@@ -74,7 +75,7 @@ def _k_of_n() -> Check:
     scenario = scenario_from_dict(raw, source="<check slo-k-of-n>")
     exact = window_downtime(InfrastructureChain(scenario), _DAY, 0.02 * _DAY)
     return Check("slo-k-of-n", "2-of-3 replicas, one repair crew, MTBF 20 h, MTTR 2 h, availability SLO 98% "
-                 "per day: uniformization of the chain", lambda scale: raw,
+                 "per day: uniformization of the chain", lambda scale: copy.deepcopy(raw),
                  (Comparison("P(SLO breach) per window", "breach_fraction", exact.breach_probability),
                   Comparison("budget burned per window", "budget_burned", exact.expected_budget_burned)),
                  replicate=_replicate)

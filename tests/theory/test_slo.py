@@ -113,6 +113,8 @@ def test_slo_checks_pass_and_fail_on_a_broken_model() -> None:
     broken = scenario_from_dict(raw)
     reps = [check.replicate(broken, 2024, r, 1.0) for r in range(10)]
     assert not compare(check.comparisons[0], reps).passed
+    # each build is a fresh dict: the change above reached no other use of the check
+    assert check.build(1.0)["tiers"]["web"]["mttr"] == 0.5 * 3600
 
 
 def test_no_slo_is_an_error_and_no_availability_objective_has_no_exact_value() -> None:
