@@ -27,7 +27,7 @@ REQUIRE_BROWSER := $(if $(filter true 1,$(CI)),1,0)
 test: $(STAMP)  ## the whole test suite (lint, unit, validation, CLI, end-to-end)
 	OUTAGESIM_REQUIRE_BROWSER=$(REQUIRE_BROWSER) bash .ci/ensure-chromium
 	$(BIN)/ruff check sim tests benchmarks
-	OUTAGESIM_REQUIRE_BROWSER=$(REQUIRE_BROWSER) $(BIN)/python -m pytest -n 2 -rs --timeout 900
+	OUTAGESIM_REQUIRE_BROWSER=$(REQUIRE_BROWSER) $(BIN)/python -m pytest -n 2 -rs --timeout 900 --durations=15
 
 quick: $(STAMP)  ## the fast loop: everything but the slow statistical and end-to-end tests
 	$(BIN)/python -m pytest -n 2 -m "not slow"
