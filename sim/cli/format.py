@@ -208,10 +208,15 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, ad
     if any(s.method.rpartition("+")[2] == "poisson" for s in metrics.values()):
         notes.append("An outage count equal in every replication is not certain: its interval is Garwood's "
                      "exact Poisson interval of the total over the replications.")
-    if any(m in metrics for m in RATIOS):
+    pooled = [m for m in RATIOS if m in metrics and not math.isnan(metrics[m].mean)]
+    if any(not metrics[m].method.endswith("+exact") for m in pooled):
         notes.append("Recovery times are pooled over incidents (total time / number of incidents, all "
                      "replications together) with a delta-method interval; n = replications with an "
                      "incident.")
+    if any(s.method.endswith("+exact") for s in metrics.values()):
+        notes.append("Zero-width intervals marked by method rare are exact: the infrastructure chain's "
+                     "expected availability, outages and recovery time over the horizon from an all-up "
+                     "start (solved, not sampled).")
     if any(m in metrics for m in PER_YEAR):
         notes.append("Per year: the horizon's rate × 365 d / measured window, which assumes the horizon is "
                      "representative of a year (e.g. a daily profile that repeats). Nines = −log10(1 − "

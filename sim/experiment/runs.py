@@ -65,8 +65,11 @@ class RunResult:
         if self.method != CRUDE:  # crude keeps the bare interval names ("t", "ratio", ...)
             for name, s in self.metrics.items():
                 if not s.method.startswith(f"{self.method}+"):
-                    how = "exact" if is_exact(self.method, name) else s.method  # not sampled: zero width
-                    self.metrics[name] = dataclasses.replace(s, method=f"{self.method}+{how}")
+                    if is_exact(self.method, name):  # not sampled: every replication has the same value
+                        self.metrics[name] = dataclasses.replace(
+                            s, std=0.0, ci_low=s.mean, ci_high=s.mean, method=f"{self.method}+exact")
+                    else:
+                        self.metrics[name] = dataclasses.replace(s, method=f"{self.method}+{s.method}")
 
     def not_estimated(self) -> dict[str, str]:
         """Metrics this run's estimator cannot give (reported as null), with the reason."""

@@ -123,6 +123,11 @@ def test_default_run_is_precision_driven_and_its_json_says_how_every_metric_was_
     assert math.isclose(lost["rel_half_width"], half / abs(lost["mean"]), rel_tol=1e-9)
     achieved = next(t for t in data["precision"]["targets"] if t["metric"] == "lost_checkouts")
     assert achieved["met"] == (achieved["rel_half_width"] <= 0.1)
+    for name in ("availability", "outage_count", "mean_recovery_time_s", "downtime_minutes_per_year"):
+        exact = data["metrics"][name]  # the chain's expectation: exactly zero width, not float noise
+        assert exact["method"] == "rare+exact", name
+        assert exact["ci_low"] == exact["ci_high"] == exact["mean"] and exact["std"] == 0.0, name
+        assert exact["rel_half_width"] == 0.0, name
 
 
 def test_replications_on_the_command_line_keep_a_fixed_size_crude_run(markov: Path, tmp_path: Path) -> None:
