@@ -38,7 +38,7 @@ from collections.abc import Callable
 from sim.model.backoff import Backoff
 from sim.model.breaker import breakers
 from sim.model.replica import Replica
-from sim.model.retry_control import controls
+from sim.model.retry_control import RetryControl, controls
 from sim.model.state import Customer
 from sim.model.tier import Tier
 from sim.model.timers import Timer
@@ -170,14 +170,7 @@ class Hop:
         patience left) fail the attempt."""
         now = self.env.now
         c, via = call.customer, call.via
-        if call.timer is not None:
-            call.timer.cancel()
-        i = via[0].index if via is not None else 0
-        breaker, control = self.breakers[i], self.controls[i]
-        if breaker is not None:
-            breaker.record(now, False)
-        if control is not None:
-            control.outcome(now, False)
+        control = self._outcome(call, now, False)
         if give_up or call.try_no >= self.retry.attempts or now >= c.deadline:
             self._final(c, via, reason)
             return
@@ -189,6 +182,19 @@ class Hop:
             c.pending = Timer(self.env, c.deadline - now, self._patience_out, (c, via))
         else:
             c.pending = Timer(self.env, delay, self._retry, (c, via, call.try_no + 1, delay))
+
+    def _outcome(self, call: Call, now: float, ok: bool) -> RetryControl | None:
+        """A try ended (``ok``: served): stop its timer and tell the caller replica's (or the tier's)
+        breaker and retry control; returns that retry control."""
+        if call.timer is not None:
+            call.timer.cancel()
+        i = call.via[0].index if call.via is not None else 0
+        breaker, control = self.breakers[i], self.controls[i]
+        if breaker is not None:
+            breaker.record(now, ok)
+        if control is not None:
+            control.outcome(now, ok)
+        return control
 
     def _retry(self, timer: Timer) -> None:
         c, via, try_no, delay = timer._value
@@ -236,15 +242,8 @@ class Hop:
             return  # nobody waits for it: the work is wasted (or a charge nobody asked for twice)
         now = self.env.now
         call.pending = None
-        if call.timer is not None:
-            call.timer.cancel()
         via = call.via
-        i = via[0].index if via is not None else 0
-        breaker, control = self.breakers[i], self.controls[i]
-        if breaker is not None:
-            breaker.record(now, True)
-        if control is not None:
-            control.outcome(now, True)
+        self._outcome(call, now, True)
         c.pending = None
         if via is not None:
             via[0].release(via[1])
