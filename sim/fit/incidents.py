@@ -131,18 +131,23 @@ def parse_timestamp(text: str) -> datetime:
 def read_incidents(path: str | Path, window_start: datetime | None = None,
                    window_end: datetime | None = None) -> IncidentLog:
     """Read and check an incident CSV; the window defaults to the first start and the last timestamp."""
-    source = str(path)
+    return incidents_from_text(read_text(path), str(path), window_start, window_end)
+
+
+def read_text(path: str | Path) -> str:
+    """A CSV file's text (UTF-8, a byte-order mark dropped), refused in one line when it cannot be
+    read, is larger than :data:`MAX_FILE_BYTES` or is not UTF-8."""
+    source = shorten(str(path), 300)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise FitInputError(f"{shorten(source, 300)}: cannot read: {exc.strerror or exc}") from None
+        raise FitInputError(f"{source}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise FitInputError(f"{shorten(source, 300)}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        raise FitInputError(f"{source}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise FitInputError(f"{shorten(source, 300)}: not UTF-8 text") from None
-    return incidents_from_text(text, source, window_start, window_end)
+        raise FitInputError(f"{source}: not UTF-8 text") from None
 
 
 def incidents_from_text(text: str, source: str = "<incidents>", window_start: datetime | None = None,

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from sim.fit.incidents import MAX_FILE_BYTES, FitInputError, parse_timestamp
+from sim.fit.incidents import FitInputError, parse_timestamp, read_text
 from sim.scenario.errors import quoted, shorten
 
 FALSE_ALARM = 0.01  # chance that ordinary noise flags any interval of the file
@@ -59,18 +59,7 @@ class TrafficFit:
 
 def read_counts(path: str | Path) -> TrafficFit:
     """Read, check and fit a request-count CSV."""
-    source = shorten(str(path), 300)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise FitInputError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise FitInputError(f"{source}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FitInputError(f"{source}: not UTF-8 text") from None
-    return counts_from_text(text, source)
+    return counts_from_text(read_text(path), shorten(str(path), 300))
 
 
 def counts_from_text(text: str, source: str = "<counts>") -> TrafficFit:
