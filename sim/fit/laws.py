@@ -31,6 +31,9 @@ from scipy import special, stats
 
 from sim.fit.incidents import Observations
 
+#: what a fit gives per tier: time between failures and time to repair
+KINDS = ("mtbf", "mttr")
+
 FAMILIES = ("exponential", "weibull", "lognormal")  # in order of simplicity (ties go to the first)
 N_PARAMETERS = {"exponential": 1, "weibull": 2, "lognormal": 2}
 MIN_EVENTS_TWO_PARAMETERS = 4  # AICc needs n > p + 1 seen durations

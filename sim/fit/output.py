@@ -16,11 +16,9 @@ from datetime import datetime
 import numpy as np
 
 from sim.fit.incidents import IncidentLog
-from sim.fit.laws import LawFit, fit_law
+from sim.fit.laws import KINDS, LawFit, fit_law
 from sim.fit.traffic import TrafficFit
 from sim.random.streams import name_key
-
-KINDS = ("mtbf", "mttr")
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from sim.fit.incidents import FitInputError
-from sim.fit.laws import CV_MAX, SHAPE_RANGE, lognormal_cv
+from sim.fit.laws import CV_MAX, KINDS, SHAPE_RANGE, lognormal_cv
 from sim.random.distributions import Distribution, Exponential, LogNormal, Weibull
 from sim.scenario.errors import quoted, shorten
 
 MAX_MEAN_S = 1e12  # the longest duration a scenario accepts
-KINDS = ("mtbf", "mttr")
 
 
 @dataclass(frozen=True)
