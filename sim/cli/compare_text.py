@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sim.cli.format import CLIPPED_MARK, NO_INTERVAL, TOO_WIDE, advice, availability, number
+from sim.experiment.blanks import is_null
 from sim.stats.intervals import Summary
 from sim.stats.metrics import metric_bounds
 from sim.theory.floor import FLOOR_EXPLAINED, floor_comparison
@@ -28,9 +29,9 @@ def _fmt(metric: str):
 
 def _cell(run: StoredRun, metric: str) -> str:
     stored = run.result["metrics"].get(metric)
-    if not stored or stored.get("mean") is None:
-        return {"mean_recovery_time_s": "– (no outage)",
-                "mean_service_recovery_time_s": "– (no incident)"}.get(metric, "–")
+    if is_null(stored):
+        missing = run.blank(metric) if metric in run.result["metrics"] else None
+        return f"– ({missing.words})" if missing else "–"
     fmt = _fmt(metric)
     n = int(stored.get("n") or 0)
     reps = int(run.result["replications"])
@@ -69,8 +70,10 @@ def verdict(row: PairedRow, horizon_s: float | None = None) -> str:
     from sim.report.comparison import HIGHER_IS_BETTER, LOWER_IS_BETTER
 
     d: Summary = row.diff
+    from sim.report.comparison import not_compared
+
     if d.n < 2:
-        return NO_INTERVAL if d.n == 1 else "not compared (no value)"
+        return NO_INTERVAL if d.n == 1 and not row.missing else not_compared(row)
     if row.significant:
         if row.metric in LOWER_IS_BETTER | HIGHER_IS_BETTER and d.mean != 0:
             better = (d.mean < 0) == (row.metric in LOWER_IS_BETTER)
@@ -93,7 +96,7 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
 def comparison_text(manifest: dict, runs: Sequence[StoredRun], horizon_s: float | None = None) -> str:
     """Key results of every scenario (mean [95% CI]) and, per scenario, the paired differences
     against the baseline (the first) with a verdict."""
-    from sim.report.comparison import calls_metrics, paired_rows
+    from sim.report.comparison import blank_reasons, calls_metrics, paired_rows
 
     reps = manifest["replications"]
     lines = [f"key results: mean [95% CI] over {reps} replication{'s' if reps != 1 else ''} "
@@ -102,6 +105,8 @@ def comparison_text(manifest: dict, runs: Sequence[StoredRun], horizon_s: float 
     summary = (*SUMMARY_METRICS, *calls_metrics(runs))  # calls per checkout: how retries multiply load
     metrics = [m for m in summary if any(m in r.result["metrics"] for r in runs)]
     lines += _table([("metric", *names), *((m, *(_cell(r, m) for r in runs)) for m in metrics)])
+    reasons = blank_reasons(runs, metrics, names, prefix="blank: ")
+    lines += ["", *reasons] if reasons else []
     lines += ["", "analytic floor (failure laws alone, no traffic) beside the simulated availability:"]
     lines += ["  " + x for x in floor_comparison(names, [r.result["scenario"] for r in runs],
                                                 [r.result["metrics"] for r in runs])]

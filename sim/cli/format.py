@@ -1,15 +1,12 @@
-"""Plain-text tables and a progress line for the terminal."""
+"""Plain-text tables for the terminal (progress: :mod:`sim.cli.progress`)."""
 
 from __future__ import annotations
 
 import math
-import sys
-import threading
-import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 
-import click
-
+from sim.experiment.blanks import blanks
+from sim.experiment.methods import CRUDE
 from sim.scenario import ScenarioError, describe, load_scenario
 from sim.scenario.durations import format_duration
 from sim.scenario.spec import Scenario
@@ -129,10 +126,6 @@ def _interval(name: str, s: Summary, fmt: Callable[[float], str]) -> str:
     return f"[{low}, {high}]"
 
 
-def _no_value(name: str) -> str:
-    return {"mean_recovery_time_s": "no outage", "mean_service_recovery_time_s": "no incident"}.get(name, "–")
-
-
 def advice(n: int, relative: float, horizon_s: float | None = None) -> str:
     """What would narrow an interval of relative half-width ``relative`` over ``n`` replications
     enough to decide: replications (or horizon) scaled by the square of how much too wide it is
@@ -155,15 +148,17 @@ def suggestion(metrics: dict[str, Summary], names: Sequence[str], horizon_s: flo
 
 
 def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, advise: bool = True,
-                 blank: Collection[str] = ()) -> str:
+                 method: str = CRUDE) -> str:
     """Rows of metric, mean, 95% confidence interval and n, key metrics first, with notes below:
     intervals cut at a physical bound (``*``), and intervals too wide to decide with what would fix them.
 
     ``horizon_s`` (the simulated horizon) lets the advice name a longer horizon as well; ``advise=False``
-    (a precision-driven run, which says below what its targets need) leaves the advice out. Metrics in
-    ``blank`` are ones the estimator does not give: shown "not estimated" (the caller says why).
+    (a precision-driven run, which says below what its targets need) leaves the advice out. A metric
+    without a value says why in the words of :mod:`sim.experiment.blanks` ("not estimated by rare",
+    "no outage", ...), given the estimator ``method`` that ran (the caller prints the reasons).
     """
     rows = [("metric", "mean", "95% CI", "n", "")]
+    missing = blanks(method, {name: s.to_dict() for name, s in metrics.items()})
     wide: list[str] = []
     clipped = one_sided = False
     for name in ordered_metrics(list(metrics)):
@@ -172,11 +167,9 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, ad
             continue
         fmt = _formatter(name)
         one_sided = one_sided or (s.has_interval and s.one_sided)
-        if name in blank:
-            rows.append((name, "–", "not estimated", "–", ""))
-            continue
-        if s.n == 0:
-            rows.append((name, "–", _no_value(name), "0", ""))
+        if name in missing:
+            why = missing[name]
+            rows.append((name, "–", why.words, "–" if why.not_estimated else str(s.n), ""))
             continue
         note = ""
         if too_wide(name, s):
@@ -228,69 +221,3 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, ad
                      + (f"; {suggestion(metrics, wide, horizon_s)}." if advise else "."))
     return "\n".join([*lines, "", *notes] if notes else lines)
 
-
-class ProgressLine:
-    """One self-erasing stderr line of progress ("what: done/total, elapsed, ETA"), drawn only on a
-    terminal and only once a run has taken more than ``delay_s`` (quick runs print nothing). A
-    background thread redraws it every half second, so the elapsed time moves even while a long
-    replication runs."""
-
-    def __init__(self, enabled: bool | None = None, delay_s: float = 1.0) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.delay_s = delay_s
-        self.started = time.monotonic()
-        self._state: tuple[str, int, int] | None = None
-        self._width = 0
-        self._lock = threading.Lock()
-        self._ticker: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def update(self, what: str, done: int, total: int) -> None:
-        """Show ``done`` of ``total`` (replications) for ``what``."""
-        if not self.enabled:
-            return
-        with self._lock:
-            self._state = (what, done, total)
-            if self._ticker is None:
-                self._ticker = threading.Thread(target=self._tick, daemon=True)
-                self._ticker.start()
-
-    def _tick(self) -> None:
-        while not self._stop.wait(0.5):
-            with self._lock:
-                if self._state is not None and time.monotonic() - self.started >= self.delay_s:
-                    self._draw(*self._state)
-
-    def _draw(self, what: str, done: int, total: int) -> None:
-        elapsed = time.monotonic() - self.started
-        eta = "--:--" if done == 0 else _clock(elapsed * (total - done) / done)
-        width = 20
-        filled = int(width * done / total) if total else width
-        text = (f"[{'#' * filled}{'.' * (width - filled)}] {what}: {done}/{total} replications, "
-                f"{_clock(elapsed)} elapsed, ETA {eta}")
-        click.echo("\r" + text.ljust(self._width), err=True, nl=False)
-        self._width = len(text)
-
-    def callback(self, what: str) -> Callable[[int, int], None]:
-        """A ``progress(done, total)`` callback for :func:`sim.experiment.run`."""
-        return lambda done, total: self.update(what, done, total)
-
-    def clear(self) -> None:
-        """Erase the line (before results are printed); the next update draws it again."""
-        with self._lock:
-            if self._width:
-                click.echo("\r" + " " * self._width + "\r", err=True, nl=False)
-                self._width = 0
-
-    def close(self) -> None:
-        """Erase the line and stop redrawing."""
-        self._stop.set()
-        self.clear()
-        with self._lock:
-            self._state = None
-
-
-def _clock(seconds: float) -> str:
-    minutes, s = divmod(math.ceil(seconds), 60)
-    hours, m = divmod(minutes, 60)
-    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"

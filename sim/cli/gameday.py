@@ -34,6 +34,7 @@ from sim.cli.options import (
     reports_input_errors,
     scenario_overrides,
 )
+from sim.cli.progress import scenarios_progress
 from sim.experiment import run
 from sim.scenario import load_scenario, scenario_from_dict, scenario_to_dict
 from sim.scenario.durations import format_duration, parse_duration
@@ -155,8 +156,11 @@ def gameday_command(scenario, faults, overrides, redundancy, replications, horiz
     click.echo(f"game day: {'; '.join(_fault_text(o) for o in added)}; horizon "
                f"{format_duration(base.horizon_s)}, {base.replications} replications, seed {base.seed}, "
                "with and without the fault on common random numbers")
-    before = run(base, workers=workers).per_replication
-    after = run(faulted, workers=workers).per_replication
+    progress, show = scenarios_progress(2, base.replications, workers, what="game day", of="runs")
+    with progress:
+        before = run(base, workers=workers, progress=lambda d, t: show("without the fault", d, t))
+        after = run(faulted, workers=workers, progress=lambda d, t: show("with the fault", d, t))
+    before, after = before.per_replication, after.per_replication
 
     def diff(metric: str) -> Summary:
         return paired_difference([r[metric] for r in after], [r[metric] for r in before])

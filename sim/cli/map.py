@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import click
 
 from sim.cli.options import InputError, check_output_folder, reports_input_errors, write_error
-from sim.cli.sweep import ProgressBar
+from sim.cli.sweep import sweep_progress
 from sim.experiment.executors import DASK_LOCAL, ExecutorError
 from sim.report.map_report import write_map_report
 from sim.scenario import parse_toml_value
@@ -134,23 +133,24 @@ def map_command(scenario, trigger, tier, magnitude, duration, load, start, stuck
                f"{len(plan.loads)} loads × {sweep.replications} replications = {sweep.total} tasks, "
                f"seed {sweep.seed} → {folder}")
     click.echo(plan.load_text())
-    bar = ProgressBar(sys.stderr.isatty())
+    bar, show = sweep_progress(sweep.total, workers, dask, what="map")
+    bar.start(sweep.total)
     try:
-        result = run_map(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=bar,
-                         log=lambda message: click.echo(message, err=True))
+        result = run_map(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=show,
+                         log=bar.echo)
+        bar.finish()
         report = write_map_report(result, folder)
     except KeyboardInterrupt:
-        bar.finish()
+        bar.finish(stopped=True)
         click.echo(f"interrupted: finished tasks are stored in {folder}; run the same command again to "
                    "resume", err=True)
         raise SystemExit(130) from None
     except ExecutorError as err:
-        bar.finish()
+        bar.finish(stopped=True)
         raise InputError(str(err)) from None
     except OSError as err:
-        bar.finish()
+        bar.finish(stopped=True)
         raise write_error("--out", folder, err) from None
-    bar.finish()
     click.echo(_boundary_table(result))
     ran = sweep.total - result.resumed
     click.echo(f"\n{ran} tasks run in {result.wall_s:.1f} s" + (f" on {result.executor}" if ran else "")

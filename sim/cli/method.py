@@ -29,7 +29,7 @@ from sim.experiment.methods import (
     has_failures,
     resolve_method,
 )
-from sim.experiment.precision import DEFAULT_TARGETS, DERIVED, percent
+from sim.experiment.precision import DEFAULT_TARGETS, DERIVED, default_targets, percent
 from sim.scenario.errors import quoted
 from sim.scenario.spec import Scenario
 from sim.stats.metrics import METRICS
@@ -59,19 +59,37 @@ class RunRequest:
     method: str
     precision: dict = field(default_factory=dict)
     default: bool = False  # the precision target is the default one (no --precision given)
+    default_targets: bool = False  # no --target given: the default targets the scenario can move
 
     @property
     def driven(self) -> bool:
         return bool(self.precision)
 
-    def describe(self) -> str:
-        """``until lost_checkouts and unavailability are ±10% (95% CI) or 60 s`` (precision-driven only)."""
+    def run_precision(self) -> dict:
+        """The keyword arguments of :func:`sim.run`: ``targets`` None when no --target was given, so
+        the run keeps only the default targets the scenario can move."""
+        return {**self.precision, "targets": None} if self.default_targets else dict(self.precision)
+
+    def targets(self, scenario: Scenario | None = None) -> tuple[tuple[str, ...], dict[str, str]]:
+        """The targets a run of ``scenario`` aims at, and the default ones it drops with why."""
+        if self.default_targets and scenario is not None:
+            return default_targets(scenario)
+        return tuple(self.precision["targets"]), {}
+
+    def describe(self, scenario: Scenario | None = None) -> str:
+        """``until lost_checkouts and unavailability are ±10% (95% CI) or 60 s`` (precision-driven only);
+        with ``scenario``, only the default targets it can move."""
         p = self.precision
+        targets, _ = self.targets(scenario)
         limit = f" or {p['max_time']:g} s of wall clock" if p.get("max_time") else ""
-        return (f"until {' and '.join(p['targets'])} {'is' if len(p['targets']) == 1 else 'are'} "
+        return (f"until {' and '.join(targets)} {'is' if len(targets) == 1 else 'are'} "
                 f"±{percent(p['precision'])} (95% CI){limit}"
                 + (" (the default; --replications R or --precision off: a fixed-size run)" if self.default
                    else ""))
+
+    def dropped_lines(self, scenario: Scenario) -> list[str]:
+        """One line per default target left out for ``scenario``, saying why."""
+        return [f"  no {name} target: {why}" for name, why in self.targets(scenario)[1].items()]
 
 
 def run_request(precision: str | None, max_time: str | None, targets: tuple[str, ...],
@@ -100,7 +118,7 @@ def run_request(precision: str | None, max_time: str | None, targets: tuple[str,
     return RunRequest(AUTO if method is None else method,
                       {"precision": DEFAULT_PRECISION if default else parse_precision(precision),
                        "max_time": limit, "targets": tuple(dict.fromkeys(targets)) or DEFAULT_TARGETS},
-                      default)
+                      default, default_targets=not targets)
 
 
 def checked_method(method: str, scenario: Scenario) -> str:

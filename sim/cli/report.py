@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sim.cli.compare_text import comparison_text
-from sim.cli.format import INTERRUPTED, ProgressLine, header
+from sim.cli.format import INTERRUPTED, header
 from sim.cli.method import common_method, method_option, run_request
 from sim.cli.options import (
     InputError,
@@ -25,6 +25,7 @@ from sim.cli.options import (
     reports_input_errors,
     scenario_overrides,
 )
+from sim.cli.progress import scenarios_progress
 from sim.cli.selection import run_selection, select_options
 from sim.experiment.precision import percent
 from sim.scenario import ScenarioError, load_scenario
@@ -155,7 +156,7 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
     from sim.report.output import ReportError
 
     request = run_request(precision, max_time, targets, replications, method)
-    wanted = request.precision
+    wanted = request.run_precision()
     quick = replications == 1
     shortcuts = collect_overrides(overrides, None if quick else replications, horizon, seed)
     if vary or variant:
@@ -200,30 +201,32 @@ def compare_command(scenarios, vary, variant, overrides, redundancy, replication
         click.echo(text)
     click.echo(f"method {method} ({why})")
     if request.driven:
-        click.echo(f"precision-driven (the baseline; the others on its replications): {request.describe()}")
+        click.echo(f"precision-driven (the baseline; the others on its replications): "
+                   f"{request.describe(resolved[0])}")
+        for line in request.dropped_lines(resolved[0]):
+            click.echo(line)
     command = _command_line("compare", scenarios, overrides, redundancy, replications, horizon, seed,
                             vary, variant)
     for flag, value in (("--method", method),
                         ("--precision", precision), ("--max-time", max_time)):
         command += f" {flag} {shlex.quote(value)}" if value else ""
     command += "".join(f" --target {shlex.quote(t)}" for t in targets)
-    progress = ProgressLine()
+    progress, show = scenarios_progress(len(resolved), reps, workers, wanted.get("max_time"), request.driven)
 
     def echo(text: str) -> None:
         progress.clear()
         click.echo(text)
 
     try:
-        store_comparison(resolved, folder, reps, root_seed, workers, command, echo=echo,
-                         progress=progress.update, headers=headers, method=method, precision=wanted)
+        with progress:
+            store_comparison(resolved, folder, reps, root_seed, workers, command, echo=echo,
+                             progress=show, headers=headers, method=method, precision=wanted)
     except KeyboardInterrupt:
-        progress.close()
         click.echo(f"interrupted: the comparison in {folder} is incomplete; run the same command again",
                    err=True)
         raise SystemExit(INTERRUPTED) from None
     except OSError as err:
         raise InputError(f"--out {folder}: cannot write: {err.strerror}") from None
-    progress.close()
     manifest, runs = load_comparison(folder)
     click.echo("\n" + comparison_text(manifest, runs, resolved[0].horizon_s))
     stopped = runs[0].result.get("precision")
@@ -241,6 +244,7 @@ def precision_summary(stored: dict, replications: int) -> str:
         achieved = "undefined" if t["rel_half_width"] is None else f"±{percent(t['rel_half_width'])}"
         lines.append(f"  {t['metric']}: {achieved}, target ±{percent(t['target'])}, "
                      f"{'met' if t['met'] else 'not met'}")
+    lines += [f"  no {d['metric']} target: {d['reason']}" for d in stored.get("dropped") or ()]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from sim.cli.fit import parameter_uncertainty_option, read_parameter_uncertainty, uncertainty_lines
-from sim.cli.format import INTERRUPTED, SUMS, ProgressLine, header, metric_table
+from sim.cli.format import INTERRUPTED, SUMS, header, metric_table
 from sim.cli.method import RunRequest, checked_method, method_option, run_request, why_chosen
 from sim.cli.options import (
     InputError,
@@ -22,6 +22,7 @@ from sim.cli.options import (
     scenario_overrides,
     write_error,
 )
+from sim.cli.progress import Progress, run_progress
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
 from sim.experiment.methods import RARE, MethodError, resolve_method
@@ -45,9 +46,9 @@ def resolve(name: str | None, overrides: tuple[str, ...], redundancy: int | None
     return dataclasses.replace(resolved, replications=1) if quick else resolved
 
 
-def interrupted(progress: ProgressLine, what: str) -> SystemExit:
+def interrupted(progress: Progress, what: str) -> SystemExit:
     """Ctrl-C: say so on one line (no traceback) and exit with 130."""
-    progress.close()
+    progress.finish(stopped=True)
     click.echo(f"interrupted: {what}", err=True)
     return SystemExit(INTERRUPTED)
 
@@ -78,6 +79,7 @@ def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "cr
         lines.append(f"  {outcome.discarded} finished replication(s) of the unfinished batch left out "
                      "(results are used only at the looks)")
     lines += [f"  {describe(o)}" for o in outcome.outcomes]
+    lines += [f"  no {name} target: {why}" for name, why in outcome.dropped]
     for o in outcome.outcomes:
         if not o.met:
             lines.append(f"target ±{percent(o.target)} not met for {o.metric}: {achieved(o)} after "
@@ -105,10 +107,11 @@ def rare_possible(scenario: Scenario) -> bool:
     return True
 
 
-def blank_reasons(not_estimated: dict[str, str]) -> list[str]:
-    """Why the estimator left metrics blank, one line per reason (metrics shown in the table only)."""
+def blank_reasons(reasons: dict[str, str]) -> list[str]:
+    """Why metrics are blank (metric → reason: not estimated by the estimator, or nothing to measure),
+    one line per reason (metrics shown in the table only)."""
     by_reason: dict[str, list[str]] = {}
-    for name, why in not_estimated.items():
+    for name, why in reasons.items():
         if name not in SUMS:
             by_reason.setdefault(why, []).append(name)
     return [f"blank: {', '.join(names)}: {why}" for why, names in by_reason.items()]
@@ -123,7 +126,8 @@ def run_header(name: str | None, resolved: Scenario, request: RunRequest, method
         line = line.replace(f", {n} replications", f", replications from {n} (precision-driven)", 1)
     lines = [line, f"method {method} ({why_chosen(request.method, method, resolved)})"]
     if request.driven:
-        lines.append(f"precision-driven: {request.describe()}")
+        lines.append(f"precision-driven: {request.describe(resolved)}")
+        lines += request.dropped_lines(resolved)
     return lines
 
 
@@ -156,25 +160,32 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     for line in run_header(scenario, resolved, wanted, chosen):
         echo(line)
     if plot_dir and chosen != "crude":
-        echo(f"--plot: the timeline needs the full model; method {chosen} records none, so the "
-             "representative replication is simulated again in full for the figures")
-    progress = ProgressLine()
+        from sim.report.collect import SEARCH_REPLICATIONS  # here: the report package imports matplotlib
+
+        shown = ("full-model replications 0, 1, ... are simulated until one has a path outage (at most "
+                 f"{SEARCH_REPLICATIONS})"
+                 if chosen == RARE else
+                 "the replication with the most lost checkouts is simulated again in full")
+        echo(f"--plot: the timeline needs the full model; method {chosen} records none, so {shown} for the "
+             "figures (their titles say so)")
+    progress = run_progress(resolved.name, resolved.replications, workers, wanted.precision.get("max_time"),
+                            wanted.driven)
     try:
-        result = run(resolved, workers=workers, progress=progress.callback(resolved.name),
+        result = run(resolved, workers=workers, progress=progress,
                      parameter_uncertainty=uncertainty,
-                     timelines=bool(plot_dir) and chosen == "crude", method=chosen, **wanted.precision)
+                     timelines=bool(plot_dir) and chosen == "crude", method=chosen, **wanted.run_precision())
     except KeyboardInterrupt:
         what = "precision-driven run" if wanted.driven else f"{resolved.replications} replications"
         raise interrupted(progress, f"{what} stopped, no results") from None
-    progress.close()
-    echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven,
-                      blank=result.not_estimated()))
+    progress.finish()
+    echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven, method=result.method))
     for line in floor_report(resolved, result.metrics):
         echo(line)
     if resolved.slo is not None:
         for line in slo_lines(assess_slo(resolved, per_replication=result.per_replication)):
             echo(line)
-    for line in blank_reasons(result.not_estimated()):
+    stored = result.stored_metrics()
+    for line in blank_reasons({name: m["reason"] for name, m in stored.items() if "reason" in m}):
         echo(line)
     for line in uncertainty_lines(result.extra):
         echo(line)
@@ -219,21 +230,22 @@ def validate_command(replications, scale, seed, workers, only) -> None:
     unknown = [n for n in names if n not in {c.name for c in CHECKS}]
     if unknown:
         raise InputError(f"--only {unknown[0]}: unknown check; checks: {', '.join(c.name for c in CHECKS)}")
-    progress = ProgressLine()
+    progress = Progress("validate", plan=f"{len(names)} checks, {replications} replications each")
 
     def echo(text: str) -> None:
         progress.clear()
         click.echo(text)
 
     def check_progress(name: str, index: int, done: int, total: int) -> None:
-        progress.update(f"check {index + 1}/{len(names)} {name}", done, total)
+        progress.update(done, total, what=f"check {index + 1}/{len(names)} {name}")
 
+    progress.start()
     try:
         outcomes = run_checks(names, replications=replications, scale=scale, seed=seed, workers=workers,
                               echo=echo, progress=check_progress)
     except KeyboardInterrupt:
         raise interrupted(progress, "validation stopped") from None
-    progress.close()
+    progress.finish()
     failed = [o for o in outcomes if not o.passed]
     click.echo(f"\n{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed:

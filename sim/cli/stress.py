@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import time
 
 import click
 
@@ -15,6 +13,8 @@ from sim.cli.options import (
     scenario_overrides,
     write_error,
 )
+from sim.cli.progress import Progress
+from sim.experiment.executors import available_cores
 from sim.scenario import describe, load_scenario
 from sim.scenario.io import write_json_atomic
 from sim.scenario.overrides import FlagOverride
@@ -99,11 +99,13 @@ def stress_command(
     click.echo(f"objective: {' and '.join(str(c) for c in objective)}; steady traffic from "
                f"{resolved.traffic.arrival_rate_per_s:g}/s, {horizon} per probe, {replications} replications "
                f"per condition ({conditions})")
-    bar = _Progress(sys.stderr.isatty())
-    try:
+    tasks = replications * (1 + len(tiers))
+    at_once = min(workers or available_cores(), tasks)
+    bar = Progress("probing", "bisections", parallel=at_once,
+                   plan=f"{tasks} bisections ({replications} replications × {1 + len(tiers)} conditions), "
+                        f"{at_once} at once")
+    with bar:
         result = stress(resolved, objective, replications, seed, workers, precision, one_down, progress=bar)
-    finally:
-        bar.finish()
     for points in (result.healthy, *result.one_replica_down):
         _print_condition(points)
     if json_path is not None:
@@ -152,25 +154,3 @@ def _print_condition(points: BreakingPoints) -> None:
 def _outcome(probe: Probe) -> str:
     """``met``, or ``✗`` and the metrics of the conditions that failed."""
     return "met" if probe.met else "✗ " + " & ".join(f.split()[0] for f in probe.failed)
-
-
-class _Progress:
-    """Tasks (condition × replication) done on one stderr line; silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.monotonic() - self.started
-        eta = f", ETA {max(0.0, elapsed / done * total - elapsed):.0f} s" if done else ""
-        click.echo(f"\rprobing: {done}/{total} bisections done, {elapsed:.0f} s elapsed{eta}   ", err=True,
-                   nl=False)
-        self.drawn = True
-
-    def finish(self) -> None:
-        if self.drawn:
-            click.echo(err=True)

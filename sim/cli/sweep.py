@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -19,9 +18,10 @@ from sim.cli.options import (
     scenario_overrides,
     write_error,
 )
+from sim.cli.progress import Progress
 from sim.cli.selection import select_options
 from sim.cli.sweep_select import run_sweep_selection
-from sim.experiment.executors import DASK_LOCAL, ExecutorError
+from sim.experiment.executors import DASK_LOCAL, ExecutorError, available_cores
 from sim.experiment.methods import MethodError
 from sim.experiment.precision import DEFAULT_MAX_LOOKS, achieved, percent
 from sim.scenario import describe
@@ -41,35 +41,22 @@ from sim.sweeps.select import SelectionOptionError, selection_spec
 TABLE_ROWS = 30  # points shown in the terminal; summary.csv has them all
 
 
-class ProgressBar:
-    """done/total, points finished and ETA on one stderr line; silent when stderr is not a terminal."""
+def sweep_progress(total: int, workers: int | None, dask: str | None, limit_s: float | None = None,
+                   what: str = "sweep") -> tuple[Progress, Callable[[SweepProgress], None]]:
+    """The progress of a sweep (tasks, points finished) and its callback for :func:`run_sweep`; ``total``
+    tasks, of which resumed ones are not timed. An existing Dask cluster's workers are not known here:
+    no estimate from the first task then (the ETA comes from the tasks done)."""
+    local = dask in (None, DASK_LOCAL, "local")
+    at_once = min(workers or available_cores(), total) if local else 1
+    where = f"{at_once} at once" if local else f"on the Dask cluster {dask}"
+    progress = Progress(what, "tasks", parallel=at_once, limit_s=limit_s, plan=f"{total} tasks, {where}",
+                        announce_s=None if local else math.inf,
+                        bound="" if limit_s is None else f"at most {limit_s:g} s in all")
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.last: SweepProgress | None = None
-        self._drawn = 0.0
+    def show(p: SweepProgress) -> None:
+        progress.update(p.done, p.total, detail=f"{p.points_done}/{p.points} points", skipped=p.resumed)
 
-    def __call__(self, p: SweepProgress) -> None:
-        self.last = p
-        now = time.monotonic()
-        if not self.enabled or (now - self._drawn < 0.1 and p.done < p.total):
-            return
-        self._drawn = now
-        width = 30
-        filled = int(width * p.done / p.total) if p.total else width
-        eta = "--:--" if p.eta_s is None else _clock(p.eta_s)
-        click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} tasks, "
-                   f"{p.points_done}/{p.points} points, ETA {eta} ", err=True, nl=False)
-
-    def finish(self) -> None:
-        if self.enabled and self._drawn:
-            click.echo(err=True)
-
-
-def _clock(seconds: float) -> str:
-    minutes, s = divmod(math.ceil(seconds), 60)
-    hours, m = divmod(minutes, 60)
-    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"
+    return progress, show
 
 
 def _table(result: SweepResult) -> str:
@@ -232,22 +219,22 @@ def sweep_command(scenario, grid, ranges, lhs, samples, sampler, sweep_file, rep
         click.echo(f"sweep {plan.name}: {len(plan.points)} points × {plan.replications} replications = "
                    f"{plan.total} tasks, seed {plan.seed}"
                    + (f", method {' and '.join(methods)}" if methods != ["crude"] else "") + f" → {folder}")
-    bar = ProgressBar(sys.stderr.isatty())
+    bar, show = sweep_progress(plan.total, workers, dask, request.precision.get("max_time"))
+    bar.start(plan.total)
     try:
-        result = run_sweep(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=bar,
-                           log=lambda message: click.echo(message, err=True),
+        result = run_sweep(plan, DASK_LOCAL if dask == "local" else dask, workers, folder, progress=show,
+                           log=bar.echo,
                            max_time=request.precision.get("max_time"))
     except KeyboardInterrupt:
-        bar.finish()
-        done = bar.last.done if bar.last else 0
-        click.echo(f"interrupted: {done} of {plan.total} tasks are stored in {folder}; run the same "
+        bar.finish(stopped=True)
+        click.echo(f"interrupted: {bar.done} of {plan.total} tasks are stored in {folder}; run the same "
                    "command again to resume", err=True)
         raise SystemExit(130) from None
     except ExecutorError as err:
-        bar.finish()
+        bar.finish(stopped=True)
         raise InputError(str(err)) from None
     except OSError as err:  # the folder became unwritable, or the disk filled up, while running
-        bar.finish()
+        bar.finish(stopped=True)
         raise write_error("--out", folder, err) from None
     bar.finish()
     click.echo(_table(result))

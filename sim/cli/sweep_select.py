@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from sim.cli.options import InputError, write_error
+from sim.cli.progress import Progress
 from sim.cli.selection import _feasible
 from sim.experiment.executors import ExecutorError
 from sim.experiment.selection import HIGHER_IS_BETTER
@@ -25,26 +25,11 @@ from sim.sweeps.select import (
 )
 
 
-class SelectionLine:
-    """Replications run and the stage on one stderr line; silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.last: SelectionProgress | None = None
-        self._drawn = 0.0
-
-    def __call__(self, p: SelectionProgress) -> None:
-        self.last = p
-        now = time.monotonic()
-        if not self.enabled or now - self._drawn < 0.1:
-            return
-        self._drawn = now
-        click.echo(f"\rstage {p.stage}: {p.contenders} points in contention, {p.ran} replications run"
-                   + (f", {p.resumed} stored before" if p.resumed else "") + " ", err=True, nl=False)
-
-    def finish(self) -> None:
-        if self.enabled and self._drawn:
-            click.echo(err=True)
+def _show(progress: Progress, p: SelectionProgress, last: list[SelectionProgress]) -> None:
+    """KN++'s stage, the points in contention and the replications run (no total: KN++ decides it)."""
+    last[:] = [p]
+    progress.update(p.ran, None, detail=f"stage {p.stage}: {p.contenders} points in contention"
+                    + (f", {p.resumed} stored before" if p.resumed else ""))
 
 
 def run_sweep_selection(plan: SweepPlan, folder: Path, executor: str | None, workers: int | None, *,
@@ -73,28 +58,25 @@ def run_sweep_selection(plan: SweepPlan, folder: Path, executor: str | None, wor
         click.echo(f"selecting by KN++ on {select_metric} ({way}), indifference zone δ = {delta:g}, first "
                    f"stage {n0} replications, at most {plan.replications}, {CONFIDENCE:.0%} confidence, "
                    "common random numbers")
-    line = SelectionLine(sys.stderr.isatty())
+    line = Progress("selecting", "replications run",
+                    plan=f"KN++ over {len(candidates)} points, at most {plan.replications} replications "
+                         "each (it stops when one is left: no estimate of the time)")
+    last: list[SelectionProgress] = []
     wall0 = time.perf_counter()
     try:
-        result = select_in_sweep(plan, folder, select_metric, delta, n0, candidates, executor, workers,
-                                 progress=line, constrained=max_breach is not None)  # type: ignore[arg-type]
+        with line:
+            result = select_in_sweep(plan, folder, select_metric, delta, n0, candidates, executor, workers,
+                                     progress=lambda p: _show(line, p, last),
+                                     constrained=max_breach is not None)  # type: ignore[arg-type]
     except KeyboardInterrupt:
-        line.finish()
-        p = line.last
-        stored = (p.ran + p.resumed) if p else 0
+        stored = sum((p.ran + p.resumed for p in last), 0)
         click.echo(f"interrupted: {stored} replications are stored in {folder}; run the same command again "
                    "to resume (the same decision follows)", err=True)
         raise SystemExit(130) from None
-    except SelectionOptionError as err:
-        line.finish()
-        raise InputError(str(err)) from None
-    except ExecutorError as err:
-        line.finish()
+    except (SelectionOptionError, ExecutorError) as err:
         raise InputError(str(err)) from None
     except OSError as err:
-        line.finish()
         raise write_error("--out", folder, err) from None
-    line.finish()
     rows = [("point", "replications", "mean", "status"), *result.rows()]
     if len(rows) > 1:
         widths = [max(len(r[c]) for r in rows) for c in range(4)]

@@ -42,6 +42,7 @@ from scipy import stats
 
 from sim.experiment.executors import Executor, Task
 from sim.experiment.replication import ReplicationResult
+from sim.random.distributions import is_never
 from sim.scenario.spec import Scenario
 
 CONFIDENCE = 0.95
@@ -91,6 +92,8 @@ class PrecisionOutcome:
     stopped_by: str  # "precision", "time" or "max_looks"
     discarded: int  # finished replications of an abandoned batch, left out
     elapsed_s: float
+    #: default targets left out because the scenario cannot move them: (metric, why)
+    dropped: tuple[tuple[str, str], ...] = ()
 
     @property
     def met(self) -> bool:
@@ -101,11 +104,36 @@ class PrecisionOutcome:
         return {"target": self.target, "max_time_s": self.max_time_s, "met": self.met,
                 "replications": self.replications, "looks": list(self.looks), "stopped_by": self.stopped_by,
                 "discarded": self.discarded, "elapsed_s": self.elapsed_s,
-                "targets": [o.to_dict() for o in self.outcomes]}
+                "targets": [o.to_dict() for o in self.outcomes],
+                "dropped": [{"metric": m, "reason": why} for m, why in self.dropped]}
 
 
 def _null(value: float) -> float | None:
     return None if math.isnan(value) else value
+
+
+def random_failures(scenario: Scenario) -> bool:
+    """Whether any replica or zone of ``scenario`` fails at random (has a failure law)."""
+    return any(not is_never(t.mtbf) for t in scenario.tiers) or any(not is_never(z.mtbf)
+                                                                     for z in scenario.zones)
+
+
+def default_targets(scenario: Scenario) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The default targets that ``scenario`` can move, and the ones dropped with why.
+
+    The unavailability is a target only when something fails at random: otherwise the path's
+    downtime is set by the injected outages alone (the same in every replication, or none), so no
+    number of replications changes its interval and a relative target on it would either hold
+    trivially or, at zero downtime, never be defined. Lost checkouts always stay a target (queueing,
+    timeouts and retry storms move them with no failure at all).
+    """
+    dropped: dict[str, str] = {}
+    if not random_failures(scenario):
+        why = ("no replica or zone fails at random, so the path's downtime is "
+               + ("fixed by the injected outages (the same in every replication)" if scenario.outages
+                  else "zero"))
+        dropped["unavailability"] = why
+    return tuple(t for t in DEFAULT_TARGETS if t not in dropped), dropped
 
 
 def look_schedule(first: int, max_looks: int = DEFAULT_MAX_LOOKS) -> tuple[int, ...]:

@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sim import __version__
+from sim.experiment.blanks import blanks
 from sim.experiment.executors import ProcessExecutor, SerialExecutor, Task, available_cores
 from sim.experiment.methods import CRUDE, NOT_ESTIMATED, is_exact, resolve_method
 from sim.experiment.precision import (
     DEFAULT_MAX_LOOKS,
-    DEFAULT_TARGETS,
     PrecisionOutcome,
     check_target_names,
+    default_targets,
     replication_draws,
     run_to_precision,
 )
@@ -84,6 +85,14 @@ class RunResult:
     def customers_per_s(self) -> float:
         return self.customers / self.wall_s if self.wall_s > 0 else math.nan
 
+    def stored_metrics(self) -> dict[str, dict]:
+        """Every summary as the JSON stores it; a null one carries its ``reason``
+        (:mod:`sim.experiment.blanks`: not estimated by this estimator, or nothing to measure)."""
+        stored = {name: s.to_dict() for name, s in self.metrics.items()}
+        for name, b in blanks(self.method, stored, self.replications).items():
+            stored[name]["reason"] = b.reason
+        return stored
+
     def to_dict(self) -> dict:
         """The JSON form written by ``sim run --json``."""
         return {
@@ -92,9 +101,7 @@ class RunResult:
             "replications": self.replications,
             "version": self.version,
             "method": self.method,
-            "metrics": {name: {**s.to_dict(), **({"reason": self.not_estimated()[name]}
-                                                 if name in self.not_estimated() else {})}
-                        for name, s in self.metrics.items()},
+            "metrics": self.stored_metrics(),
             "per_replication": [dict(r) for r in self.per_replication],
             "runtime": {
                 "wall_s": self.wall_s,
@@ -140,7 +147,8 @@ def run(
     With ``precision`` (a fraction, e.g. 0.05) the run is precision-driven
     (:mod:`sim.experiment.precision`): replications in batches of ``replications · 2^k`` (the
     first look, default the scenario's) until the 95% interval of every metric in ``targets``
-    (default ``lost_checkouts`` and ``unavailability``) has a relative half-width of at most
+    (default ``lost_checkouts`` and ``unavailability``, less those the scenario cannot move:
+    :func:`sim.experiment.precision.default_targets`) has a relative half-width of at most
     ``precision``, ``max_time`` seconds of wall clock are spent, or ``max_looks`` looks are taken;
     ``RunResult.precision`` says what was achieved. Its metrics equal a fixed-size run of the
     final number of replications.
@@ -177,7 +185,10 @@ def run(
         if max_time is not None or targets is not None:
             raise ValueError("max_time and targets apply to a precision-driven run: give precision as well")
         return _fixed(scenario, replications, seed, workers, progress, timelines, method)
-    targets = DEFAULT_TARGETS if targets is None else tuple(targets)
+    dropped: dict[str, str] = {}
+    if targets is None:
+        targets, dropped = default_targets(scenario)
+    targets = tuple(targets)
     check_target_names(targets, list(METRICS))
     wall0 = time.perf_counter()
     used = max(1, available_cores() if workers is None else workers)
@@ -186,6 +197,7 @@ def run(
             replication_draws(scenario, seed, executor, timelines, method), precision, targets=targets,
             first=replications, max_looks=max_looks, max_time=max_time,
             metrics_of=lambda r: r.metrics, progress=progress)
+    outcome = dataclasses.replace(outcome, dropped=tuple(dropped.items()))
     return _result(scenario, seed, results, time.perf_counter() - wall0, used, timelines, outcome, method)
 
 

@@ -17,23 +17,23 @@ from matplotlib.figure import Figure
 from sim.report import style
 from sim.report.comparison import (
     StoredRun,
+    blank_reasons,
     difference_sentences,
     load_comparison,
     paired_rows,
     paired_table,
     summary_table,
+    table_metrics,
 )
 from sim.report.document import Bullets, Document, FigureRef, Heading, Paragraph
 from sim.report.figures import BarPanel, EcdfPanel, bar_figure, ecdf_figure
 from sim.report.output import ReportFiles, write_report
 from sim.report.timeline_plot import timeline_figure, timeline_limits
+from sim.report.timeline_text import shown_text, timeline_caption, timeline_title
 from sim.theory.floor import FLOOR_EXPLAINED, floor_comparison
 
 # ---------------------------------------------------------------------------------------------
 # Figures.
-
-
-_NO_VALUE = {"mean_recovery_time_s": "no outage", "mean_service_recovery_time_s": "no incident"}
 
 
 def _bar_notes(runs: Sequence[StoredRun], metrics: Sequence[str], scale: float = 1.0,
@@ -45,8 +45,9 @@ def _bar_notes(runs: Sequence[StoredRun], metrics: Sequence[str], scale: float =
         for m in metrics:
             e = r.estimate(m)
             n, reps = r.n(m), int(r.result["replications"])
-            if math.isnan(e.mean):
-                texts.append(_NO_VALUE.get(m, "n/a"))
+            missing = r.blank(m) if math.isnan(e.mean) else None
+            if missing is not None:
+                texts.append(missing.words.replace(" by ", "\nby ", 1))
             else:
                 v = e.mean * scale
                 # whole numbers hide small means (1.5 lost checkouts is not "2"): 3 digits below 100
@@ -120,8 +121,7 @@ def timeline_figures(runs: Sequence[StoredRun], replications: int) -> dict[str, 
         if not r.timeline_record:
             continue
         rec = r.timeline_record
-        title = (f"{r.label}: incident timeline of replication {rec['replication']} "
-                 f"(of {replications}), {style.hours(r.horizon_s)}")
+        title = timeline_title(r.label, rec, style.hours(r.horizon_s))
         figs[f"timeline-{r.label}"] = timeline_figure(rec["timeline"], title, r.horizon_s, r.warmup_s, limits)
     return figs
 
@@ -177,8 +177,12 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
             Paragraph("Availability is the fraction of measured time every tier on the path had enough "
                       "healthy replicas; in nines, 0.999 is 3. Infrastructure recovery time is the mean "
                       "length of path outages; service recovery time runs from the first failed attempt of "
-                      "an incident until the 1-minute success rate is back to 99%. A dash: no value (e.g. "
-                      "no outage, hence no recovery time)."))
+                      "an incident until the 1-minute success rate is back to 99%. A metric without a "
+                      "value says why: not estimated by the method that ran, or nothing to measure (a "
+                      "recovery time needs a recovered outage)."))
+    reasons = blank_reasons(runs, table_metrics(runs))
+    if reasons:
+        doc.add(Bullets(tuple(reasons)))
 
     doc.add(Heading("Analytic floor", 3),
             Bullets(tuple(floor_comparison(labels, [r.result["scenario"] for r in runs],
@@ -199,7 +203,9 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
 
     figures["checkouts"] = checkout_figure(runs)
     figures["recovery_times"] = recovery_figure(runs)
-    figures["recovery_ecdf"] = recovery_ecdf_figure(runs)
+    every_outage = all(r.method == "crude" for r in runs)  # only the full model records every outage
+    if every_outage:
+        figures["recovery_ecdf"] = recovery_ecdf_figure(runs)
     doc.add(Heading("Lost and deferred checkouts"),
             FigureRef("checkouts", "Lost checkouts (customers who gave up or ran out of attempts) and "
                       "deferred checkouts (completed only after a failed attempt), mean per replication "
@@ -207,16 +213,21 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
             Heading("Recovery"),
             FigureRef("recovery_times", "Mean infrastructure recovery time (path down until up again) and "
                       "service recovery time (first failed attempt until the 1-minute success rate is back "
-                      "to 99%) per incident, with 95% confidence intervals."),
-            FigureRef("recovery_ecdf", "Left: the empirical CDF of every outage's length (path down → up) "
-                      "over all replications — how long customers' checkout path was actually broken, "
-                      "outage by outage (n = outages). Right: "
-                      + ("the empirical CDF of every service incident's length (first failed attempt → "
-                         "1-minute success rate back to 99%) over all replications (n = incidents)"
-                         if all(r.service_incident_lengths_s() is not None for r in runs) else
-                         "the per-replication mean service recovery time (n = replications with an "
-                         "incident)")
-                      + ". A curve further left recovers faster."))
+                      "to 99%) per incident, with 95% confidence intervals."))
+    if not every_outage:
+        doc.add(Paragraph(f"No distribution of recovery times: it needs every outage of every replication, "
+                          f"which only the full model (method crude) records; the means above are method "
+                          f"{runs[0].method}'s."))
+    else:
+        doc.add(FigureRef(
+            "recovery_ecdf", "Left: the empirical CDF of every outage's length (path down → up) over all "
+            "replications — how long customers' checkout path was actually broken, outage by outage (n = "
+            "outages). Right: "
+            + ("the empirical CDF of every service incident's length (first failed attempt → 1-minute "
+               "success rate back to 99%) over all replications (n = incidents)"
+               if all(r.service_incident_lengths_s() is not None for r in runs) else
+               "the per-replication mean service recovery time (n = replications with an incident)")
+            + ". A curve further left recovers faster."))
     money = ("lost_revenue", "infrastructure_cost")
     if any(r.has(m) and (r.estimate(m).mean or 0) > 0 for r in runs for m in money):
         figures["costs"] = cost_figure(runs)
@@ -228,22 +239,22 @@ def comparison_document(manifest: dict, runs: Sequence[StoredRun]) -> tuple[Docu
     timelines = timeline_figures(runs, reps)
     figures.update(timelines)
     if timelines:
-        rep = manifest.get("representative_replication")
+        first = next(r.timeline_record for r in runs if r.timeline_record)
         doc.add(Heading("Incident timelines"),
-                Paragraph(f"One replication (index {rep}) of each scenario: "
-                          f"{manifest.get('representative_rule', '')}. "
-                          "Shaded: the checkout path is down (an outage); hatched: the status page "
-                          "shows an incident. Axes are shared across scenarios."))
-        for stem in timelines:
-            label = stem.removeprefix("timeline-")
-            doc.add(Heading(label, 3),
-                    FigureRef(stem, f"{label}: share of checkout attempts that succeed, lost checkouts per "
-                              "minute, p95 latency and healthy replicas per tier over time."))
+                Paragraph(f"The same replication index for each scenario (common random numbers): "
+                          f"{shown_text(first)}. Shaded: the checkout path is down (an outage); hatched: "
+                          "the status page shows an incident. Axes are shared across scenarios."))
+        for r in runs:
+            if r.timeline_record:
+                doc.add(Heading(r.label, 3),
+                        FigureRef(f"timeline-{r.label}", f"{r.label}: {timeline_caption(r.timeline_record)} "
+                                  "Share of checkout attempts that succeed, lost checkouts per minute, p95 "
+                                  "latency and healthy replicas per tier over time."))
     doc.add(Heading("Files"), Bullets((
         "results/<scenario>.json: each scenario's result, exactly as `sim run --json` writes it (every "
         "replication's metrics included).",
-        "timelines/<scenario>.json: the representative replication's timeline and every replication's "
-        "outage and status-page windows.",
+        "timelines/<scenario>.json: the shown replication's timeline, why it was chosen, and the outage "
+        "and status-page windows of " + ("every replication." if every_outage else "that replication."),
         "figures/<name>.png and figures/<name>.svg: every figure, for slides (PNG) and print (SVG).",
         "Re-draw this report from these files, without simulating: sim report <this folder>.",
     )))

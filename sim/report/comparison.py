@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.experiment.blanks import Blank, blank, stored_method
 from sim.report import style
 from sim.report.collect import COMPARISON_KIND
 from sim.report.document import Table
@@ -70,6 +71,18 @@ class StoredRun:
 
     def has(self, metric: str) -> bool:
         return metric == "availability_nines" or metric in self.result["metrics"]
+
+    @property
+    def method(self) -> str:
+        """The estimator behind the stored numbers (crude, windows, rare)."""
+        return stored_method(self.result)
+
+    def blank(self, metric: str) -> Blank | None:
+        """Why the metric has no value (:mod:`sim.experiment.blanks`), None when it has one."""
+        if not style.is_missing(self.estimate(metric).mean):
+            return None
+        return blank(metric, self.method, self.result["metrics"], int(self.result["replications"])) \
+            or Blank("no value", "no replication gave a value")
 
     @property
     def currency(self) -> str:
@@ -181,6 +194,9 @@ def table_cell(metric: str, run: StoredRun) -> str:
     """The cell, plus how many replications had a value when not all did (recovery times)."""
     if not run.has(metric):
         return "–"
+    missing = run.blank(metric)
+    if missing is not None:
+        return missing.words
     text = cell_text(metric, run.estimate(metric), run.currency)
     n, reps = run.n(metric), int(run.result["replications"])
     if metric in run.result["metrics"] and 0 < n < reps:
@@ -198,6 +214,9 @@ class PairedRow:
     mean: float
     diff: Summary
     significant: bool
+    #: why there is nothing to compare, when either side has no value ("not estimated by rare",
+    #: "no outage in <label>"); empty when both have values
+    missing: str = ""
 
     @property
     def relative(self) -> float:
@@ -220,8 +239,42 @@ def paired_rows(runs: Sequence[StoredRun]) -> list[PairedRow]:
                 raise ReportError(f"{run.label}: {len(a)} replications, baseline {len(b)}: cannot pair")
             diff = paired_difference(a, b)
             rows.append(PairedRow(run.label, m, base.estimate(m).mean, run.estimate(m).mean, diff,
-                                  significant(diff)))
+                                  significant(diff), _missing(m, base, run)))
     return rows
+
+
+def blank_reasons(runs: Sequence[StoredRun], metrics: Sequence[str], names: Sequence[str] | None = None,
+                  prefix: str = "") -> list[str]:
+    """Why cells are blank, one line per reason: "<metrics>: <reason>", naming the scenarios (``names``,
+    default the labels) unless it is all of them."""
+    names = [r.label for r in runs] if names is None else names
+    by_reason: dict[str, tuple[list[str], list[str]]] = {}
+    for name, run in zip(names, runs, strict=True):
+        for m in metrics:
+            b = run.blank(m) if m in run.result["metrics"] else None
+            if b is not None:
+                found, where = by_reason.setdefault(b.reason, ([], []))
+                found += [m] if m not in found else []
+                where += [name] if name not in where else []
+    return [f"{prefix}{', '.join(found)}: {why}"
+            + ("" if len(where) == len(runs) else f" ({', '.join(where)})")
+            for why, (found, where) in by_reason.items()]
+
+
+def _missing(metric: str, base: StoredRun, run: StoredRun) -> str:
+    """Why a metric cannot be compared: its blank in either scenario (named unless the estimator's)."""
+    for r in (base, run):
+        b = r.blank(metric)
+        if b is not None:
+            return b.words if b.not_estimated else f"{b.words} in {r.label}"
+    return ""
+
+
+def not_compared(row: PairedRow) -> str:
+    """The verdict of a row without two pairs to compare: "not compared (not estimated by rare)"."""
+    if row.missing:
+        return f"not compared ({row.missing})"
+    return "not compared (fewer than two replications where both scenarios have a value)"
 
 
 def diff_text(metric: str, x: float, currency: str = "") -> str:
@@ -258,7 +311,8 @@ def paired_table(rows: Sequence[PairedRow], label: str, baseline: str, currency:
         ci = "–" if math.isnan(d.ci_low) else f"{diff_text(r.metric, d.ci_low, currency)} to " \
                                              f"{diff_text(r.metric, d.ci_high, currency)}"
         rel = percent_change(r.relative)
-        verdict = ("yes" + _judgement(r)) if r.significant else "no"
+        verdict = ("yes" + _judgement(r)) if r.significant else not_compared(r) if r.missing or d.n == 0 \
+            else "no"
         ms = style.metric_style(r.metric)
         out.append((ms.label, ms.text(r.baseline_mean, currency), ms.text(r.mean, currency),
                     diff_text(r.metric, d.mean, currency), ci, rel, str(d.n), verdict))
@@ -289,8 +343,11 @@ def difference_sentences(rows: Sequence[PairedRow], label: str, baseline: str,
                          f"difference {ci}. Significant.")
     if same:
         sentences.append(f"No significant difference from {baseline} in: {', '.join(same)}.")
-    missing = [style.metric_style(r.metric).label.lower() for r in rows if r.label == label and r.diff.n < 2]
-    if missing:
-        sentences.append(f"Not compared (fewer than two replications where both scenarios have a value, "
-                         f"e.g. no outage and so no recovery time): {', '.join(missing)}.")
+    missing: dict[str, list[str]] = {}
+    for r in rows:
+        if r.label == label and r.diff.n < 2:
+            why = r.missing or "fewer than two replications where both scenarios have a value"
+            missing.setdefault(why, []).append(style.metric_style(r.metric).label.lower())
+    for why, names in missing.items():
+        sentences.append(f"Not compared ({why}): {', '.join(names)}.")
     return sentences

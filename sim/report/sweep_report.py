@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from sim.experiment.blanks import Blank, blank
 from sim.report import style
 from sim.report.document import Bullets, Document, FigureRef, Heading, Paragraph, Table
 from sim.report.output import ReportError, ReportFiles, write_report
@@ -211,6 +212,9 @@ def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
                               f"metrics: {', '.join(data.metrics)}")
     chosen_metrics = [m for m in (metrics or DEFAULT_METRICS) if m in data.metrics
                       and any(not math.isnan(p.metrics[m].mean) for p in data.points)]
+    undrawn = [f"{style.metric_style(m).label}: not drawn ({b.words}): {b.reason}"
+               for m in (metrics or DEFAULT_METRICS) if m in data.metrics and m not in chosen_metrics
+               and (b := point_blank(data, data.points[0], m)) is not None]
     doc = Document(f"Sweep {m.get('name', data.folder.name)}")
     figures: dict[str, Figure] = {}
     design = ", ".join(f"{k} ({len(distinct(data, k))} values)" for k in data.keys)
@@ -225,6 +229,8 @@ def sweep_document(data: SweepData, objective_text: str = DEFAULT_OBJECTIVE,
         doc.add(*selection_section(m["selection"]))
 
     doc.add(Heading("Metrics against each swept key"))
+    if undrawn:
+        doc.add(Bullets(tuple(undrawn)))
     for key in data.keys:
         stem = "metrics-vs-" + re.sub(r"[^A-Za-z0-9_-]+", "_", key)
         figures[stem] = key_figure(data, key, chosen_metrics)
@@ -303,12 +309,25 @@ def point_table(data: SweepData, objective: Sequence[Condition], metrics: Sequen
         for m in shown:
             e = p.metrics[m]
             ms = style.metric_style(m)
+            missing = point_blank(data, p, m)
+            if missing is not None:
+                cells.append(missing.words)
+                continue
             ci = "" if math.isnan(e.low) or e.low == e.high else \
                 f" ({ms.text(e.low, data.currency)} – {ms.text(e.high, data.currency)})"
             cells.append(ms.text(e.mean, data.currency) + ci)
         cells.append(verdict[status(p, objective)])
         rows.append(tuple(cells))
     return Table(header, tuple(rows), "Mean per replication (95% confidence interval)")
+
+
+def point_blank(data: SweepData, point: SweepPoint, metric: str) -> Blank | None:
+    """Why a point's metric has no value (:mod:`sim.experiment.blanks`), from its estimator and
+    summary.csv's means; None when it has one."""
+    methods = data.manifest.get("methods") or []
+    method = str(methods[point.index]) if point.index < len(methods) else "crude"
+    stored = {m: {"mean": None if math.isnan(e.mean) else e.mean} for m, e in point.metrics.items()}
+    return blank(metric, method, stored, point.replications or None)
 
 
 def build_sweep_report(folder: Path, out: Path | None = None, objective: str = DEFAULT_OBJECTIVE,

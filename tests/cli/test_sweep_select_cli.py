@@ -110,18 +110,21 @@ def test_an_interrupted_selection_resumes_with_the_same_statement(tmp_path: Path
     statement = whole.output.splitlines()[-4]
     assert "is best (or within δ = 30 of the best)" in statement
     ran = int(whole.output.splitlines()[-2].split()[0])
-    original = sweep_select.SelectionLine.__call__
+    original = sweep_select.select_in_sweep
 
-    def interrupt(self, p) -> None:
-        original(self, p)
-        if p.ran == 7:
-            raise KeyboardInterrupt
+    def interrupted(*args, progress, **kwargs):
+        def interrupt(p) -> None:
+            progress(p)
+            if p.ran == 7:
+                raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep_select.SelectionLine, "__call__", interrupt)
+        return original(*args, progress=interrupt, **kwargs)
+
+    monkeypatch.setattr(sweep_select, "select_in_sweep", interrupted)
     cut = _sweep(tmp_path, *args)
     assert cut.exit_code == 130
     assert "interrupted: 7 replications are stored" in cut.output
-    monkeypatch.setattr(sweep_select.SelectionLine, "__call__", original)
+    monkeypatch.setattr(sweep_select, "select_in_sweep", original)
     again = _sweep(tmp_path, *args)
     assert again.exit_code == 0, again.output
     assert again.output.splitlines()[-4] == statement
