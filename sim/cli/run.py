@@ -26,7 +26,7 @@ from sim.cli.progress import Progress, run_progress
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
 from sim.experiment.methods import RARE, MethodError, resolve_method
-from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent
+from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent, random_failures
 from sim.scenario import load_scenario
 from sim.scenario.io import jsonable, write_json_atomic
 from sim.scenario.spec import Scenario
@@ -66,9 +66,11 @@ def check_plot_dir(plot_dir: str | None, force: bool) -> None:
 
 
 def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "crude",
-                     rare_possible: bool = False) -> list[str]:
+                     rare_possible: bool = False, random_failures: bool = False) -> list[str]:
     """What a precision-driven run achieved, per target, and plainly which targets were not met (with
-    what would meet them: more time, scaled by how far off it is, or a rare-event method)."""
+    what would meet them: more time, scaled by how far off it is, or a rare-event method; and, where
+    outages come from random failures that the rare-event method cannot estimate here, that this is
+    why)."""
     why = {"precision": "every target met", "max_looks": f"the last of the looks ({outcome.looks[-1]})",
            "time": f"time limit of {outcome.max_time_s:g} s spent" if outcome.max_time_s else "time limit"}
     looks = ", ".join(str(n) for n in outcome.looks)
@@ -85,6 +87,10 @@ def precision_report(outcome: PrecisionOutcome, wall_s: float, method: str = "cr
             lines.append(f"target ±{percent(o.target)} not met for {o.metric}: {achieved(o)} after "
                          f"{outcome.replications} replications in {wall_s:.0f} s; "
                          f"{_remedy(o, wall_s, method, rare_possible)}")
+    if not outcome.met and random_failures and not rare_possible and method != RARE:
+        lines.append(f"  why: outages here come from random failures and are rare, so method {method} sees "
+                     "few of them within the limit; the rare-event method, which would resolve them, "
+                     "does not apply to this scenario (the method line above says why)")
     return lines
 
 
@@ -197,7 +203,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     )
     if result.precision is not None:
         for line in precision_report(result.precision, result.wall_s, result.method,
-                                     rare_possible=rare_possible(resolved)):
+                                     rare_possible=rare_possible(resolved),
+                                     random_failures=random_failures(resolved)):
             echo(line)
     if to_stdout:
         click.echo(json.dumps(jsonable(result.to_dict()), indent=2))

@@ -108,3 +108,20 @@ replicas = 2
     assert [t["metric"] for t in data["precision"]["targets"]] == ["lost_checkouts"]
     assert data["precision"]["dropped"][0]["metric"] == "unavailability"
     assert "injected outages" in data["precision"]["dropped"][0]["reason"]
+
+
+def test_a_missed_target_on_random_failures_says_the_rare_method_does_not_apply_here() -> None:
+    from sim.cli.run import precision_report
+    from sim.experiment.precision import PrecisionOutcome, TargetOutcome
+
+    missed = TargetOutcome("lost_checkouts", 0.1, 1.12, 50.0, 40, met=False)
+    outcome = PrecisionOutcome(target=0.1, max_time_s=60.0, outcomes=(missed,), replications=40,
+                               looks=(10, 20, 40), stopped_by="time", discarded=0, elapsed_s=60.0)
+
+    def why(**kwargs) -> list[str]:
+        return [x for x in precision_report(outcome, 60.0, "windows", **kwargs) if x.startswith("  why: ")]
+
+    assert len(why(rare_possible=False, random_failures=True)) == 1
+    assert "does not apply to this scenario" in why(rare_possible=False, random_failures=True)[0]
+    assert why(rare_possible=True, random_failures=True) == []  # the remedy names --method rare instead
+    assert why(rare_possible=False, random_failures=False) == []  # injected outages: not the reason

@@ -94,8 +94,8 @@ def test_a_quiet_search_says_so_plainly() -> None:
 
 def _quick(path: Path) -> object:
     base = load_scenario(path)
-    starts = [f"outages.{i}.start=20m" for i in range(len(base.outages))]
-    return load_scenario(path, ["scenario.horizon=1h", "scenario.replications=2", *starts])
+    starts = [f"outages.{i}.start=5m" for i in range(len(base.outages))]
+    return load_scenario(path, ["scenario.horizon=30m", "scenario.replications=2", *starts])
 
 
 def _cases() -> list[tuple[Path, str]]:
