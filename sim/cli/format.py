@@ -12,7 +12,7 @@ from sim.scenario.durations import format_duration
 from sim.scenario.spec import Scenario
 from sim.stats.intervals import Summary
 from sim.stats.metrics import METRICS
-from sim.stats.summaries import PER_YEAR, RATIOS
+from sim.stats.summaries import FIXED, PER_YEAR, RATIOS
 
 #: The metrics a design review asks about first: lost checkouts, availability, recovery.
 KEY_METRICS: tuple[str, ...] = (
@@ -117,6 +117,8 @@ def _interval(name: str, s: Summary, fmt: Callable[[float], str]) -> str:
         return NO_INTERVAL
     if not s.has_interval:
         return "–"
+    if s.method.rpartition("+")[2] == FIXED:  # not sampled: the value itself, both ends
+        return f"[{fmt(s.ci_low)}, {fmt(s.ci_high)}]"
     if math.isinf(s.ci_high) and name == "availability_nines":  # the interval reaches no downtime
         return f"≥ {fmt(s.ci_low)} at 95%"
     if s.one_sided:  # nothing observed: one bound, on the side the metric could move
@@ -210,6 +212,10 @@ def metric_table(metrics: dict[str, Summary], horizon_s: float | None = None, ad
         notes.append("Zero-width intervals marked by method rare are exact: the infrastructure chain's "
                      "expected availability, outages and recovery time over the horizon from an all-up "
                      "start (solved, not sampled).")
+    if any(s.method.rpartition("+")[2] == FIXED for s in metrics.values()):
+        notes.append("Zero-width intervals of availability, outages and recovery with no random failure: "
+                     "no replica or zone fails at random, so they are set by the injected outages alone, "
+                     "the same in every replication (not sampled).")
     if any(m in metrics for m in PER_YEAR):
         notes.append("Per year: the horizon's rate × 365 d / measured window, which assumes the horizon is "
                      "representative of a year (e.g. a daily profile that repeats). Nines = −log10(1 − "

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sim.experiment.methods import CRUDE, NOT_ESTIMATED
+from sim.stats.summaries import DERIVED_FROM
 
 NOT_ESTIMATED_BY = "not estimated by"
 
@@ -55,9 +56,6 @@ _NEEDS: dict[str, tuple[str, str, str]] = {
     **{f"latency_{q}_s": ("completed_checkouts", "no completed checkout", "no checkout completed")
        for q in ("p50", "p95", "p99", "mean")},
 }
-#: per-year figures: blank exactly when the per-horizon metric they come from is
-_DERIVED = {"lost_checkouts_per_year": "lost_checkouts", "downtime_minutes_per_year": "availability",
-            "availability_nines": "availability", "outages_per_year": "outage_count"}
 
 
 def is_null(summary: Mapping | None) -> bool:
@@ -95,8 +93,8 @@ def blank(metric: str, method: str, metrics: Mapping[str, Mapping | None],
     why = NOT_ESTIMATED.get(method, {}).get(metric)
     if why is not None:
         return Blank(f"{NOT_ESTIMATED_BY} {method}", why)
-    if metric in _DERIVED:
-        base = blank(_DERIVED[metric], method, metrics, replications)
+    if metric in DERIVED_FROM:
+        base = blank(DERIVED_FROM[metric], method, metrics, replications)
         if base is not None:
             return base
     if summary is None and metric not in metrics:

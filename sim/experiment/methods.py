@@ -34,6 +34,7 @@ from sim.rare import batches
 from sim.rare.batches import RareBatches, rare_problems
 from sim.rare.windows import WindowEstimator
 from sim.scenario.spec import Scenario
+from sim.stats.summaries import DERIVED_FROM
 
 CRUDE, WINDOWS, RARE, AUTO = "crude", "windows", "rare", "auto"
 #: every name ``method=`` accepts
@@ -46,9 +47,6 @@ NOT_ESTIMATED: dict[str, dict[str, str]] = {
 }
 #: metrics an estimator gives as exact expectations, not sampled (their interval has zero width)
 EXACT: dict[str, tuple[str, ...]] = {RARE: batches.EXACT}
-#: per-year figures derived from an exact metric alone
-_EXACT_DERIVED = {"downtime_minutes_per_year": "availability", "availability_nines": "availability",
-                  "outages_per_year": "outage_count"}
 
 
 def is_exact(method: str, name: str) -> bool:
@@ -56,7 +54,7 @@ def is_exact(method: str, name: str) -> bool:
     tier's availability) as an exact expectation: its summary's ``method`` then reads "<method>+exact"."""
     exact = EXACT.get(method, ())
     tier_availability = name.startswith("availability_") and name != "availability_nines"
-    derived = _EXACT_DERIVED.get(name) in exact
+    derived = DERIVED_FROM.get(name) in exact
     return name in exact or derived or ("availability" in exact and tier_availability)
 
 

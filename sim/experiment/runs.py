@@ -17,6 +17,7 @@ from sim.experiment.precision import (
     PrecisionOutcome,
     check_target_names,
     default_targets,
+    random_failures,
     replication_draws,
     run_to_precision,
 )
@@ -28,7 +29,7 @@ from sim.scenario.spec import Scenario
 from sim.scenario.workload import check_workload
 from sim.stats.intervals import Summary
 from sim.stats.metrics import METRICS
-from sim.stats.summaries import per_year, summarize_metric, summarize_metrics
+from sim.stats.summaries import fixed, per_year, summarize_metric, summarize_metrics
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class RunResult:
             self.metrics["lost_revenue"] = summarize_metric(
                 "lost_revenue", self.per_replication, order_value=self.scenario.costs.order_value)
         self.metrics.update(per_year(self.metrics, self.scenario.horizon_s - self.scenario.warmup_s))
+        if not random_failures(self.scenario):  # the path's state is the injected outages' alone
+            self.metrics.update(fixed(self.metrics, self.per_replication))
         if self.method != CRUDE:  # crude keeps the bare interval names ("t", "ratio", ...)
             for name, s in self.metrics.items():
                 if not s.method.startswith(f"{self.method}+"):

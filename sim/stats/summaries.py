@@ -164,6 +164,39 @@ def summarize_metrics(rows: Sequence[Mapping[str, float]], confidence: float = C
     return {name: summarize_metric(name, rows, confidence, order_value) for name in names}
 
 
+#: metrics set by the infrastructure alone (no customer enters them): with no random failure they are
+#: the injected outages' consequence, the same in every replication
+INFRASTRUCTURE_ONLY = frozenset({"availability", "outage_count", "outages_recovered", "outage_time_total_s",
+                                 "mean_recovery_time_s"})
+#: per-year figures and the per-horizon metric each is derived from
+DERIVED_FROM: dict[str, str] = {"lost_checkouts_per_year": "lost_checkouts",
+                                "downtime_minutes_per_year": "availability",
+                                "availability_nines": "availability", "outages_per_year": "outage_count"}
+FIXED = "fixed"
+
+
+def fixed(metrics: Mapping[str, Summary], rows: Sequence[Mapping[str, float]]) -> dict[str, Summary]:
+    """The infrastructure-only summaries (and their per-year figures) of a scenario in which nothing
+    fails at random, as zero-width intervals (``method`` "fixed"), where every replication has the
+    same value: they are set by the injected outages, not sampled, so a one-sided bound or a Poisson
+    interval would claim an uncertainty that is not there. A metric whose replications differ is left
+    as it is (whatever made it vary, the interval says so)."""
+    def same(name: str) -> bool:
+        if name in RATIOS:
+            return all(same(part) for part in RATIOS[name])
+        values = _values(rows, name)
+        return len(values) >= 2 and all(v == values[0] for v in values)
+
+    out: dict[str, Summary] = {}
+    for name, s in metrics.items():
+        source = DERIVED_FROM.get(name, name)
+        infrastructure = source in INFRASTRUCTURE_ONLY or (is_availability(source))
+        if infrastructure and s.n >= 2 and not math.isnan(s.mean) and same(source):
+            out[name] = _with(s, std=0.0, ci_low=s.mean, ci_high=s.mean, clipped_low=False,
+                              clipped_high=False, method=FIXED)
+    return out
+
+
 def scaled(s: Summary, factor: float) -> Summary:
     """The same summary in other units (factor > 0): mean, spread and interval scale alike."""
     return _with(s, mean=s.mean * factor, std=s.std * factor, ci_low=s.ci_low * factor,

@@ -186,6 +186,11 @@ def floor_lines(floor: AnalyticFloor, metrics: Mapping[str, Summary]) -> list[st
                          f"expectation over the horizon from an all-up start, {gap:+.4f} pp against the "
                          "floor: the transient of starting with every replica up, which fades as the "
                          "horizon grows)")
+        elif avail.n >= 2 and avail.method.rpartition("+")[2] == "fixed":
+            gap = (avail.mean - floor.availability) * 100
+            lines.append(f"  simulated availability {_pct(avail.mean)} (fixed: no replica or zone fails at "
+                         "random, so the downtime is the injected outages' alone, the same in every "
+                         f"replication; {gap:+.4f} pp against the floor)")
         elif avail.n >= 2 and not math.isnan(avail.ci_low):
             where = ("inside" if avail.ci_low <= floor.availability <= avail.ci_high else
                      "above" if floor.availability > avail.ci_high else "below")
