@@ -25,7 +25,7 @@ from sim.cli.options import (
 from sim.cli.progress import Progress, run_progress
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
-from sim.experiment.methods import RARE, MethodError, resolve_method
+from sim.experiment.methods import AUTO, RARE, WINDOWS, MethodError, resolve_method
 from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent, random_failures
 from sim.scenario import load_scenario
 from sim.scenario.io import jsonable, write_json_atomic
@@ -179,11 +179,17 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     try:
         result = run(resolved, workers=workers, progress=progress,
                      parameter_uncertainty=uncertainty,
-                     timelines=bool(plot_dir) and chosen == "crude", method=chosen, **wanted.run_precision())
+                     timelines=bool(plot_dir) and chosen == "crude", method=chosen,
+                     fallback=WINDOWS if wanted.method == AUTO and chosen == RARE else None,
+                     **wanted.run_precision())
     except KeyboardInterrupt:
         what = "precision-driven run" if wanted.driven else f"{resolved.replications} replications"
         raise interrupted(progress, f"{what} stopped, no results") from None
     progress.finish()
+    if "fallback" in result.extra:
+        fell = result.extra["fallback"]
+        why = fell["reason"].removeprefix(f"method {fell['from']}: ").split("; use method")[0]
+        echo(f"method {fell['from']} could not finish: {why}; the whole run fell back to method {fell['to']}")
     echo(metric_table(result.metrics, resolved.horizon_s, advise=not wanted.driven, method=result.method))
     for line in floor_report(resolved, result.metrics):
         echo(line)
@@ -203,7 +209,7 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     )
     if result.precision is not None:
         for line in precision_report(result.precision, result.wall_s, result.method,
-                                     rare_possible=rare_possible(resolved),
+                                     rare_possible=rare_possible(resolved) and "fallback" not in result.extra,
                                      random_failures=random_failures(resolved)):
             echo(line)
     if to_stdout:

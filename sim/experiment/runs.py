@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from sim import __version__
 from sim.experiment.blanks import blanks
 from sim.experiment.executors import ProcessExecutor, SerialExecutor, Task, available_cores
-from sim.experiment.methods import CRUDE, NOT_ESTIMATED, is_exact, resolve_method
+from sim.experiment.methods import (
+    AUTO,
+    CRUDE,
+    NOT_ESTIMATED,
+    RARE,
+    WINDOWS,
+    MethodError,
+    is_exact,
+    resolve_method,
+)
 from sim.experiment.precision import (
     DEFAULT_MAX_LOOKS,
     PrecisionOutcome,
@@ -118,6 +127,7 @@ class RunResult:
             "precision": None if self.precision is None else self.precision.to_dict(),
             **({"parameter_uncertainty": self.extra["parameter_uncertainty"]}
                if "parameter_uncertainty" in self.extra else {}),
+            **({"fallback": self.extra["fallback"]} if "fallback" in self.extra else {}),
         }
 
 
@@ -137,6 +147,7 @@ def run(
     *, progress: Progress | None = None, timelines: bool = False, precision: float | None = None,
     max_time: float | None = None, targets: Sequence[str] | None = None, max_looks: int = DEFAULT_MAX_LOOKS,
     method: str = CRUDE, parameter_uncertainty: ParameterUncertainty | None = None,
+    fallback: str | None = None,
 ) -> RunResult:
     """Run independent replications (in parallel processes) and summarise them.
 
@@ -168,7 +179,42 @@ def run(
     simulates the fitted laws drawn from their sampling distributions (:mod:`sim.experiment.uncertainty`),
     so the intervals cover parameter uncertainty too; the same replications run again without draws and
     ``RunResult.extra["parameter_uncertainty"]`` gives each source's share. Fixed-size runs only.
+
+    ``fallback`` names the estimator that runs the whole experiment again when ``method`` cannot
+    estimate one of its replications (a rare-event incident window that never settles: a metastable
+    retry storm); ``method="auto"`` falls back from rare to windows by itself. The whole run switches,
+    never a replication alone: which replications fail depends on their outcome, so mixing estimators
+    by outcome would bias the mean. ``RunResult.extra["fallback"]`` (and the JSON) says what happened
+    and why; a time limit counts the failed attempt's time.
     """
+    asked, chosen = method, resolve_method(method, scenario)
+    if fallback is None and asked == AUTO and chosen == RARE:
+        fallback = WINDOWS
+    kwargs = {"progress": progress, "timelines": timelines, "precision": precision, "max_time": max_time,
+              "targets": targets, "max_looks": max_looks, "parameter_uncertainty": parameter_uncertainty}
+    wall0 = time.perf_counter()
+    try:
+        return _run(scenario, replications, seed, workers, method=chosen, **kwargs)
+    except MethodError as err:
+        if fallback is None or resolve_method(fallback, scenario) == chosen:
+            raise
+        if max_time is not None:  # the limit is the whole command's: the failed attempt counts
+            kwargs["max_time"] = max(1.0, max_time - (time.perf_counter() - wall0))
+        result = _run(scenario, replications, seed, workers, method=fallback, **kwargs)
+        result.extra["fallback"] = {"from": chosen, "to": result.method, "reason": str(err)}
+        if result.precision is not None and max_time is not None:  # the limit as asked, not what was left
+            result = dataclasses.replace(result, precision=dataclasses.replace(result.precision,
+                                                                               max_time_s=max_time))
+        return result
+
+
+def _run(
+    scenario: Scenario, replications: int | None = None, seed: int | None = None, workers: int | None = None,
+    *, progress: Progress | None = None, timelines: bool = False, precision: float | None = None,
+    max_time: float | None = None, targets: Sequence[str] | None = None, max_looks: int = DEFAULT_MAX_LOOKS,
+    method: str = CRUDE, parameter_uncertainty: ParameterUncertainty | None = None,
+) -> RunResult:
+    """One attempt of :func:`run` with one estimator."""
     method = resolve_method(method, scenario)
     if method == CRUDE:
         check_workload(scenario)  # refuses (WorkloadError) a run that would take too many events
