@@ -25,6 +25,7 @@ from sim.cli.options import (
 from sim.cli.progress import Progress, run_progress
 from sim.cli.report import force_option, plot_option, write_run_plots
 from sim.experiment import run
+from sim.experiment.blanks import blanks, reason_lines
 from sim.experiment.methods import AUTO, RARE, WINDOWS, MethodError, resolve_method
 from sim.experiment.precision import PrecisionOutcome, achieved, describe, percent, random_failures
 from sim.scenario import load_scenario
@@ -113,16 +114,6 @@ def rare_possible(scenario: Scenario) -> bool:
     return True
 
 
-def blank_reasons(reasons: dict[str, str]) -> list[str]:
-    """Why metrics are blank (metric → reason: not estimated by the estimator, or nothing to measure),
-    one line per reason (metrics shown in the table only)."""
-    by_reason: dict[str, list[str]] = {}
-    for name, why in reasons.items():
-        if name not in SUMS:
-            by_reason.setdefault(why, []).append(name)
-    return [f"blank: {', '.join(names)}: {why}" for why, names in by_reason.items()]
-
-
 def run_header(name: str | None, resolved: Scenario, request: RunRequest, method: str) -> list[str]:
     """The scenario's line (its replications as the first look of a precision-driven run), then which
     estimator runs and why, and what a precision-driven run aims at."""
@@ -196,8 +187,8 @@ def run_command(scenario, overrides, redundancy, replications, horizon, seed, wo
     if resolved.slo is not None:
         for line in slo_lines(assess_slo(resolved, per_replication=result.per_replication)):
             echo(line)
-    stored = result.stored_metrics()
-    for line in blank_reasons({name: m["reason"] for name, m in stored.items() if "reason" in m}):
+    found = blanks(result.method, result.stored_metrics(), result.replications)
+    for line in reason_lines({name: b for name, b in found.items() if name not in SUMS}):
         echo(line)
     for line in uncertainty_lines(result.extra):
         echo(line)

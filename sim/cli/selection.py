@@ -10,8 +10,7 @@ import click
 
 from sim.cli.options import InputError
 from sim.cli.progress import Progress
-from sim.experiment.executors import make_executor
-from sim.experiment.selection import HIGHER_IS_BETTER, Sampler, Selection, kn_plus_plus, simulation_sampler
+from sim.experiment.selection import HIGHER_IS_BETTER, Selection, select_best
 from sim.scenario.spec import Scenario
 from sim.stats.metrics import METRICS
 from sim.theory.slo_budget import SloAssessment, assess_slo
@@ -95,8 +94,8 @@ def run_selection(names: Sequence[str], scenarios: Sequence[Scenario], workers: 
                              "each (it stops when one is left: no estimate of the time)")
     try:
         with progress:
-            sel = _select(chosen, [names[i] for i in indices], select_metric, delta, workers, n0,
-                          max_replications, progress)
+            sel = select_best(chosen, [names[i] for i in indices], select_metric, delta, chosen[0].seed,
+                              workers, n0=n0, max_replications=max_replications, on_batch=_counter(progress))
     except ValueError as err:
         raise InputError(f"--metric {select_metric}: {err}") from None
     rows = [("scenario", "replications", "mean", "status")]
@@ -112,25 +111,15 @@ def run_selection(names: Sequence[str], scenarios: Sequence[Scenario], workers: 
     return sel
 
 
-def _counted(sample: Sampler, progress: Progress) -> Sampler:
-    """``sample`` that reports the replications run, KN++'s stage and the scenarios in contention."""
+
+def _counter(progress: Progress) -> Callable[[Sequence[int], int, int], None]:
+    """A batch callback of :func:`select_best` that reports the replications run, KN++'s stage and the
+    scenarios in contention."""
     ran = 0
 
-    def counted(systems: Sequence[int], first: int, count: int) -> dict[int, list[float]]:
+    def counted(systems: Sequence[int], first: int, count: int) -> None:
         nonlocal ran
-        values = sample(systems, first, count)
         ran += len(systems) * count
         progress.update(ran, None, detail=f"stage {first + count}: {len(systems)} scenarios in contention")
-        return values
 
     return counted
-
-
-def _select(scenarios: Sequence[Scenario], names: Sequence[str], metric: str, delta: float,
-            workers: int | None, n0: int, max_replications: int, progress: Progress) -> Selection:
-    """:func:`sim.experiment.selection.select_best` (KN++ on common random numbers, in batches of the
-    workers), with its progress shown."""
-    with make_executor(None, workers) as executor:
-        sample = _counted(simulation_sampler(scenarios, metric, scenarios[0].seed, executor), progress)
-        return kn_plus_plus(names, sample, delta, metric, metric in HIGHER_IS_BETTER, 0.95, n0,
-                            max(1, executor.workers), max_replications)

@@ -164,10 +164,20 @@ def simulation_sampler(scenarios: Sequence[Scenario], metric: str, seed: int, ex
 
 def select_best(scenarios: Sequence[Scenario], names: Sequence[str], metric: str, delta: float, seed: int,
                 workers: int | None = None, n0: int = 10, confidence: float = 0.95,
-                max_replications: int = 1000) -> Selection:
-    """KN++ over the scenarios' replications (crude, common random numbers), in batches of ``workers``."""
+                max_replications: int = 1000,
+                on_batch: Callable[[Sequence[int], int, int], None] | None = None) -> Selection:
+    """KN++ over the scenarios' replications (crude, common random numbers), in batches of ``workers``.
+    ``on_batch(systems, first, count)`` is called after each batch is drawn (for progress)."""
     maximize = metric in HIGHER_IS_BETTER
     with make_executor(None, workers) as executor:
         batch = max(1, executor.workers)
-        return kn_plus_plus(names, simulation_sampler(scenarios, metric, seed, executor), delta, metric,
-                            maximize, confidence, n0, batch, max_replications)
+        sample = simulation_sampler(scenarios, metric, seed, executor)
+        if on_batch is not None:
+            drawn = sample
+
+            def sample(systems: Sequence[int], first: int, count: int) -> dict[int, list[float]]:
+                values = drawn(systems, first, count)
+                on_batch(systems, first, count)
+                return values
+
+        return kn_plus_plus(names, sample, delta, metric, maximize, confidence, n0, batch, max_replications)
